@@ -1,0 +1,608 @@
+"""Model -> readable Python source: decisions specialised per (type, event), payload builders.
+
+Safety by construction (as Jinja's compiler does it): literals enter the source only as
+``repr()`` of plain values; user names never become identifiers (variables are numbered,
+fields are read with string keys); larger constants (sets, tries, compiled patterns)
+live in the namespace under generated names; the module runs with no builtins.  Every
+destination block starts with a comment naming its rule and file:line, and a line map
+points runtime errors back to the rule.
+
+Shape of the output, for a rule set with destinations that look at ``event``::
+
+    def decide(e, g):                  # e: the event, g: granted-categories bit mask
+        ...dispatch on (type, event)...
+    def t_track(e, g, ig):             # track events: rules that ignore the event name
+    def t_track_1(e, g, ig):           # track "Order Completed": only its candidates
+    def t_track_other(e, g, ig):       # track events with a name no rule mentions
+    def p_0(e, g):                     # the payload of destination 0
+"""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
+
+from . import nodes as n
+from . import runtime as rt
+from .consent.resolve import Resolver
+from .model import DestinationModel, FieldAction, Model, Origin
+from .nodes import WILD, format_path
+from .passes import ANY, OTHER, PASSES, event_dependent, mentioned_events, specialize
+
+__all__ = ["Generated", "generate", "RUNTIME_NAMES"]
+
+#: Names of runtime helpers the generated module may call (and nothing else).
+RUNTIME_NAMES: dict[str, Any] = {
+    # the JSON types, for `x.__class__ is dict` tests (the module has no builtins)
+    "dict": dict, "list": list, "str": str, "int": int, "float": float, "bool": bool,
+    "_E": rt.EMPTY,
+    "_eq": rt.eq,
+    "_cmp": rt.compare,
+    "_in": rt.in_list,
+    "_at": lambda x, i: x[i] if x.__class__ is list and -len(x) <= i < len(x) else None,
+    "_igok": rt.integrations_allow,
+    "_bucket": rt.sample_bucket,
+    "_copy": rt.copy_json,
+    "_project": rt.project,
+    "_drop": rt.drop_paths,
+    "_transform": rt.transform_paths,
+    "_trie": rt.build_trie,
+}
+for _name, (_fn, *_rest) in rt.FUNCTIONS.items():
+    RUNTIME_NAMES[f"_f_{_name}"] = _fn
+
+_SAFE_SCALARS = (type(None), bool, int, float, str)
+
+
+class Generated:
+    """The generated source, its namespace constants and its line map."""
+
+    def __init__(self, source: str, constants: dict[str, Any], linemap: dict[int, Origin], keys: int) -> None:
+        self.source = source
+        self.constants = constants
+        self.linemap = linemap
+        #: number of specialised decision functions
+        self.keys = keys
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.level = 0
+        self.linemap: dict[int, Origin] = {}
+        self.origin: Origin | None = None
+
+    def __call__(self, text: str = "") -> None:
+        self.lines.append("    " * self.level + text if text else "")
+        if self.origin is not None:
+            self.linemap[len(self.lines)] = self.origin
+
+    @contextmanager
+    def block(self, header: str) -> Iterator[None]:
+        self(header)
+        self.level += 1
+        try:
+            yield
+        finally:
+            self.level -= 1
+
+    @contextmanager
+    def rule(self, origin: Origin | None) -> Iterator[None]:
+        saved, self.origin = self.origin, origin
+        try:
+            yield
+        finally:
+            self.origin = saved
+
+
+def _comment(text: str) -> str:
+    """A rule's text as a one-line comment (newlines and odd characters made harmless)."""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    return clean if len(clean) <= 110 else clean[:107] + "..."
+
+
+class _Gen:
+    def __init__(self, model: Model, resolver: Resolver | None, salts: Mapping[tuple[str, str], str]) -> None:
+        self.model = model
+        self.resolver = resolver
+        self.salts = salts
+        self.w = _Writer()
+        self.constants: dict[str, Any] = {}
+        self._const_ids: dict[Any, str] = {}
+        self.counter = itertools.count()
+
+    # ------------------------------------------------------------ constants
+    def const(self, value: Any, prefix: str = "_k") -> str:
+        """Source text for a constant: repr() of a plain scalar, else a namespace name."""
+        if type(value) in _SAFE_SCALARS:
+            text = repr(value)
+            if type(value) is float and not (value == value and value not in (float("inf"), float("-inf"))):
+                raise ValueError("non-finite float literal")
+            return text
+        try:
+            key = (prefix, type(value), value)
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None and key in self._const_ids:
+            return self._const_ids[key]
+        name = f"{prefix}{next(self.counter)}"
+        self.constants[name] = value
+        if key is not None:
+            self._const_ids[key] = name
+        return name
+
+    # ------------------------------------------------------------ field reads
+    def reads(self, exprs: list[Any], root: str = "e") -> dict[tuple[Any, ...], str]:
+        """Emit one read per distinct path used by ``exprs``; return path -> variable."""
+        paths: list[tuple[Any, ...]] = []
+        for e in exprs:
+            if e is None:
+                continue
+            for x in n.walk(e):
+                if isinstance(x, n.Path) and x.segments not in paths:
+                    paths.append(x.segments)
+        return self.read_paths(paths, root)
+
+    def read_paths(self, paths: list[tuple[Any, ...]], root: str = "e") -> dict[tuple[Any, ...], str]:
+        """Emit reads for ``paths``, sharing every prefix; return path -> variable.
+
+        A container on the way is read once and normalised to a dict (or the empty
+        mapping), so a missing or non-object container makes every path under it null.
+        """
+        w = self.w
+        wanted = set(paths)
+        raws: dict[tuple[Any, ...], str] = {(): root}
+        conts: dict[tuple[Any, ...], str] = {(): root}
+
+        def raw(p: tuple[Any, ...]) -> str:
+            if p in raws:
+                return raws[p]
+            last = p[-1]
+            if last.__class__ is int:
+                src = f"_at({raw(p[:-1])}, {last})"
+            else:
+                src = f"{container(p[:-1])}.get({self.const(last)})"
+            var = f"v{next(self.counter)}"
+            w(f"{var} = {src}")
+            raws[p] = var
+            return var
+
+        def container(p: tuple[Any, ...]) -> str:
+            if p in conts:
+                return conts[p]
+            if p in wanted or p in raws or (p and p[-1].__class__ is int):
+                r = raw(p)
+                var = f"o{next(self.counter)}"
+                w(f"{var} = {r} if {r}.__class__ is dict else _E")
+            else:  # read and normalise in place: nobody needs the raw value
+                var = f"o{next(self.counter)}"
+                w(f"{var} = {container(p[:-1])}.get({self.const(p[-1])})")
+                w(f"if {var}.__class__ is not dict: {var} = _E")
+            conts[p] = var
+            return var
+
+        for p in sorted(wanted, key=lambda s: (len(s), [str(x) for x in s])):
+            raw(p)
+        return {p: raws[p] for p in wanted}
+
+    # ------------------------------------------------------------ conditions
+    def cond(self, e: Any, vars: dict[tuple[Any, ...], str]) -> str:
+        """Python source for a condition (a boolean in an ``if``)."""
+        c = self.cond
+        if isinstance(e, n.Literal):
+            return "True" if e.value is True else "False"
+        if isinstance(e, n.Not):
+            return f"not ({c(e.operand, vars)})"
+        if isinstance(e, n.And):
+            return "(" + " and ".join(c(x, vars) for x in e.items) + ")"
+        if isinstance(e, n.Or):
+            return "(" + " or ".join(c(x, vars) for x in e.items) + ")"
+        if isinstance(e, n.ConsentTest):
+            bit = self.model.consent.bit(e.category) if self.model.consent else 0
+            return f"(g & {bit})"
+        if isinstance(e, n.Compare):
+            return self.compare(e, vars)
+        if isinstance(e, n.In):
+            return self.in_(e, vars)
+        if isinstance(e, n.Exists):
+            v = self.value(e.operand, vars)
+            return f"{v} is None" if e.negated else f"{v} is not None"
+        if isinstance(e, n.Match):
+            return self.match(e, vars)
+        if isinstance(e, n.Call):  # a boolean function used as a condition
+            return f"({self.value(e, vars)} is True)"
+        raise AssertionError(f"cannot compile condition {e!r}")
+
+    def value(self, e: Any, vars: dict[tuple[Any, ...], str]) -> str:
+        if isinstance(e, n.Path):
+            return vars[e.segments]
+        if isinstance(e, n.Literal):
+            return self.const(e.value)
+        if isinstance(e, n.Call):
+            args = ", ".join(self.value(a, vars) for a in e.args)
+            return f"_f_{e.name}({args})"
+        raise AssertionError(f"cannot compile value {e!r}")
+
+    @staticmethod
+    def _simple(e: Any) -> bool:
+        return isinstance(e, (n.Path, n.Literal))
+
+    def compare(self, e: n.Compare, vars: dict[tuple[Any, ...], str]) -> str:
+        left, right = e.left, e.right
+        if isinstance(left, n.Literal) and not isinstance(right, n.Literal):
+            flipped = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}[e.op]
+            return self.compare(n.Compare(flipped, right, left, span=e.span), vars)
+        if isinstance(left, n.Path) and isinstance(right, n.Literal):
+            x = vars[left.segments]
+            v = right.value
+            lit = self.const(v)
+            if e.op == "=":
+                if v is None:
+                    return f"{x} is None"
+                if v is True or v is False:
+                    return f"{x} is {v}"
+                if type(v) is str:
+                    return f"{x} == {lit}"
+                if type(v) in (int, float):
+                    return f"({x} == {lit} and {x}.__class__ is not bool)"
+            elif e.op in ("<", "<=", ">", ">="):
+                if type(v) in (int, float):
+                    return f"(({x}.__class__ is int or {x}.__class__ is float) and {x} {e.op} {lit})"
+                if type(v) is str:
+                    return f"({x}.__class__ is str and {x} {e.op} {lit})"
+                return "False"
+        a, b = self.value(left, vars), self.value(right, vars)
+        if e.op == "=":
+            return f"_eq({a}, {b})"
+        if e.op == "!=":
+            return f"not _eq({a}, {b})"
+        return f"_cmp({e.op!r}, {a}, {b})"
+
+    def in_(self, e: n.In, vars: dict[tuple[Any, ...], str]) -> str:
+        neg = "not " if e.negated else ""
+        if isinstance(e.left, n.Path) and isinstance(e.right, n.Literal) and isinstance(e.right.value, tuple):
+            x = vars[e.left.segments]
+            vals = e.right.value
+            if vals and all(type(v) is str for v in vals):
+                return f"{neg}({x}.__class__ is str and {x} in {self.const(frozenset(vals), '_s')})"
+            if vals and all(type(v) in (int, float) for v in vals):
+                return f"{neg}(({x}.__class__ is int or {x}.__class__ is float) and {x} in {self.const(frozenset(vals), '_s')})"
+            if not vals:
+                return "True" if e.negated else "False"
+        return f"{neg}_in({self.value(e.left, vars)}, {self.value(e.right, vars)})"
+
+    def match(self, e: n.Match, vars: dict[tuple[Any, ...], str]) -> str:
+        x = self.value(e.subject, vars)
+        pattern = e.pattern.value
+        if e.kind == "regex":
+            rx = self.const(rt.compile_regex(pattern), "_r")
+            return f"({x}.__class__ is str and {rx}.search({x}) is not None)"
+        special = set("*?[\\")
+        if not set(pattern) & special:
+            return f"{x} == {self.const(pattern)}"
+        if pattern.endswith("*") and not set(pattern[:-1]) & special:
+            return f"({x}.__class__ is str and {x}.startswith({self.const(pattern[:-1])}))"
+        if pattern.startswith("*") and not set(pattern[1:]) & special:
+            return f"({x}.__class__ is str and {x}.endswith({self.const(pattern[1:])}))"
+        return f"{self.const(rt.compile_glob(pattern), '_g')}({x})"
+
+    # ------------------------------------------------------------ decisions
+    def decision_parts(self, d: DestinationModel) -> list[tuple[str, Any, Origin | None]]:
+        """The stages of one destination as (kind, condition, origin), in stage order."""
+        parts: list[tuple[str, Any, Origin | None]] = []
+        for expr, origin in d.whens:
+            parts.append(("when", expr, origin))
+        for s in d.samples:
+            parts.append(("sample", s, s.origin))
+        for p in d.event_policies:
+            parts.append(("policy", p, p.origin))
+        return parts
+
+    def specialize_dest(self, d: DestinationModel, type_: str, event: Any, mentioned: frozenset[str]) -> list[tuple[str, Any, Any]] | None:
+        """Stages of ``d`` folded for (type, event); None when it cannot receive such events."""
+
+        def sp(x: Any) -> Any:
+            if x is None:
+                return None
+            for p in PASSES:
+                x = p(x)
+            return specialize(x, type_, event, mentioned)
+
+        out: list[tuple[str, Any, Any]] = []
+        for kind, obj, origin in self.decision_parts(d):
+            if kind == "when":
+                c = sp(obj)
+                if isinstance(c, n.Literal):
+                    if c.value is True:
+                        continue
+                    return None
+                out.append(("when", c, origin))
+            elif kind == "sample":
+                g = sp(obj.guard)
+                if isinstance(g, n.Literal) and g.value is False:
+                    continue
+                if obj.percent >= 100:
+                    continue
+                if obj.percent <= 0 and g is None:
+                    return None
+                out.append(("sample", (obj, None if isinstance(g, n.Literal) else g), origin))
+            else:
+                g = sp(obj.guard)
+                if isinstance(g, n.Literal) and g.value is False:
+                    continue
+                if obj.kind == "forbid_events" and (g is None or isinstance(g, n.Literal)):
+                    return None
+                out.append(("policy", (obj, None if isinstance(g, n.Literal) else g), origin))
+        return out
+
+    def consent_check(self, d: DestinationModel) -> list[str]:
+        out = []
+        cm = self.model.consent
+        for req in d.requires:
+            if not req.categories:
+                continue
+            assert cm is not None
+            mask = cm.mask(req.categories)
+            out.append(f"g & {mask}" if req.any else f"(g & {mask}) == {mask}")
+        return out
+
+    def decision_function(self, name: str, doc: str, dests: list[tuple[DestinationModel, list[tuple[str, Any, Any]]]]) -> None:
+        w = self.w
+        with w.block(f"def {name}(e, g, ig):"):
+            w(f"# {_comment(doc)}")
+            exprs: list[Any] = []
+            for d, parts in dests:
+                for kind, obj, _ in parts:
+                    if kind == "when":
+                        exprs.append(obj)
+                    elif kind == "sample":
+                        s, guard = obj
+                        exprs.append(guard)
+                        exprs.append(n.Path(s.by))
+                    else:
+                        exprs.append(obj[1])
+            vars = self.reads(exprs)
+            w("out = []")
+            for d, parts in dests:
+                w(f"# destination {_comment(d.name)}  ({d.span.file}:{d.span.line})")
+                terms = [f"(not ig or _igok(ig, {self.const(d.integration_names)}))"]
+                terms += self.consent_check(d)
+                for kind, obj, origin in parts:
+                    if kind == "when":
+                        terms.append(self.cond(obj, vars))
+                    elif kind == "sample":
+                        s, guard = obj
+                        test = f"_bucket({vars[s.by]}) < {rt.sample_threshold(s.percent)}"
+                        terms.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
+                    else:
+                        p, guard = obj
+                        if p.kind == "forbid_events":
+                            terms.append(f"not ({self.cond(guard, vars)})")
+                        else:
+                            assert self.model.consent is not None
+                            mask = self.model.consent.mask(p.categories)
+                            test = f"g & {mask}" if p.any else f"(g & {mask}) == {mask}"
+                            terms.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
+                with w.rule(Origin("destination", d.name, d.name, d.span)):
+                    with w.block("if " + " and ".join(terms) + ":"):
+                        w(f"out.append({d.index})")
+            w("return out")
+        w()
+
+    def decisions(self) -> int:
+        model = self.model
+        w = self.w
+        mentioned: set[str] = set()
+        for d in model.destinations:
+            for kind, obj, _ in self.decision_parts(d):
+                if kind == "when":
+                    mentioned |= mentioned_events(obj)
+                else:
+                    mentioned |= mentioned_events(obj.guard)
+        ment = frozenset(mentioned)
+        names = sorted(ment)
+        generic: dict[str, str] = {}
+        specific: dict[tuple[str, Any], str] = {}
+        count = 0
+        for t in sorted(rt.EVENT_TYPES):
+            gen: list[tuple[DestinationModel, list[Any]]] = []
+            dependent: list[DestinationModel] = []
+            for d in model.destinations:
+                typed = self.specialize_dest(d, t, ANY, ment)
+                if typed is None:
+                    continue
+                if any(event_dependent(x) for x in _conditions(typed)):
+                    dependent.append(d)
+                else:
+                    gen.append((d, typed))
+            if gen:
+                fname = f"t_{t}"
+                self.decision_function(fname, f"{t} events: rules that do not look at the event name", gen)
+                generic[t] = fname
+                count += 1
+            if not dependent:
+                continue
+            for key in [*names, OTHER]:
+                chosen = []
+                for d in dependent:
+                    parts = self.specialize_dest(d, t, key, ment)
+                    if parts is not None:
+                        chosen.append((d, parts))
+                if not chosen:
+                    continue
+                fname = f"t_{t}_{'other' if key is OTHER else next(self.counter)}"
+                label = "any other name" if key is OTHER else repr(key)
+                self.decision_function(fname, f"{t} events named {label}", chosen)
+                specific[(t, key)] = fname
+                count += 1
+        gtab = "{" + ", ".join(f"{self.const(t)}: {f}" for t, f in generic.items()) + "}"
+        stab = "{" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in specific.items() if k is not OTHER) + "}"
+        otab = "{" + ", ".join(f"{self.const(t)}: {f}" for (t, k), f in specific.items() if k is OTHER) + "}"
+        w(f"_GENERIC = {gtab}")
+        w(f"_NAMED = {stab}")
+        w(f"_OTHER = {otab}")
+        w()
+        with w.block("def decide(e, g):"):
+            w("# the destinations an event goes to, as indices in declaration order")
+            w("t = e['type']")
+            w("ig = e.get('integrations')")
+            w("f = _GENERIC.get(t)")
+            w("out = f(e, g, ig) if f is not None else []")
+            if specific:
+                w("f = _NAMED.get((t, e.get('event')))")
+                w("if f is None: f = _OTHER.get(t)")
+                with w.block("if f is not None:"):
+                    w("more = f(e, g, ig)")
+                    with w.block("if more:"):
+                        w("out += more")
+                        w("out.sort()")
+            w("return out")
+        w()
+        return count
+
+    # ------------------------------------------------------------ consent
+    def consent(self) -> None:
+        w = self.w
+        r = self.resolver
+        with w.block("def consent(e):"):
+            w("# the regime that applies and the raw consent signals, in the resolver's order")
+            if r is None:
+                w("return -1, ()")
+                w()
+                return
+            regimes = r.model.regimes
+            exprs = [reg.when for reg in regimes]
+            paths = [p for ps in r.paths for p in ps]
+            vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
+            w("r = -1")
+            first = True
+            for i, reg in enumerate(regimes):
+                cond = "True" if reg.when is None else self.cond(_prep(reg.when), vars)
+                with w.rule(reg.origin):
+                    w(f"# regime {_comment(reg.name)} ({reg.kind})")
+                    with w.block(("if " if first else "elif ") + cond + ":"):
+                        w(f"r = {i}")
+                first = False
+            raws = []
+            for i, ps in enumerate(r.paths):
+                var = f"s{i}"
+                w(f"{var} = {vars[ps[0]]}")
+                for p in ps[1:]:
+                    w(f"if {var} is None: {var} = {vars[p]}")
+                raws.append(var)
+            w("return r, (" + "".join(f"{v}, " for v in raws) + ")")
+        w()
+
+    # ------------------------------------------------------------ payloads
+    def payload(self, d: DestinationModel) -> None:
+        w = self.w
+        with w.block(f"def p_{d.index}(e, g):"):
+            w(f"# payload for destination {_comment(d.name)}  ({d.span.file}:{d.span.line})")
+            guards = [a.guard for a in (*d.keeps, *d.drops, *d.transforms)] + [p.guard for p in d.field_policies]
+            prepared = {id(g): _prep(g) for g in guards if g is not None}
+            vars = self.reads(list(prepared.values()))
+
+            def guard_of(g: Any) -> str | None:
+                if g is None:
+                    return None
+                x = prepared[id(g)]
+                if isinstance(x, n.Literal):
+                    return "True" if x.value is True else "False"
+                return self.cond(x, vars)
+
+            if not d.keeps:
+                w("p = _copy(e)")
+            elif all(k.guard is None for k in d.keeps):
+                trie = rt.build_trie(p.segments for k in d.keeps for p in k.patterns)
+                with w.rule(d.keeps[0].origin):
+                    w(f"# {_comment(' | '.join(k.origin.text for k in d.keeps))}")
+                    w(f"p = _project(e, {self.const(trie, '_t')})")
+            else:
+                w("k = []")
+                for k in d.keeps:
+                    pats = self.const(tuple(p.segments for p in k.patterns), "_k")
+                    with w.rule(k.origin):
+                        w(f"# {_comment(k.origin.text)}")
+                        g = guard_of(k.guard)
+                        w(f"k += {pats}" if g is None else f"if {g}: k += {pats}")
+                w("p = _project(e, _trie(k))")
+            for a in d.drops:
+                self.field_step(a.origin, guard_of(a.guard), f"_drop(p, {self.trie(a)})")
+            for a in d.transforms:
+                self.field_step(a.origin, guard_of(a.guard), f"_transform(p, {self.trie(a)}, {self.transform_fn(a)})")
+            for fp in d.field_policies:
+                trie = self.const(rt.build_trie(p.segments for p in fp.patterns), "_t")
+                self.field_step(fp.origin, guard_of(fp.guard), f"_drop(p, {trie})")
+            w("return p")
+        w()
+
+    def field_step(self, origin: Origin, guard: str | None, call: str) -> None:
+        w = self.w
+        with w.rule(origin):
+            w(f"# {_comment(origin.text)}  ({origin.at})")
+            if guard is None:
+                w(call)
+            elif guard != "False":
+                w(f"if {guard}: {call}")
+
+    def trie(self, a: FieldAction) -> str:
+        return self.const(rt.build_trie(p.segments for p in a.patterns), "_t")
+
+    def transform_fn(self, a: FieldAction) -> str:
+        fn: Callable[[Any], Any]
+        if a.kind == "hash":
+            ref = a.option("salt")
+            salt = self.salts.get(tuple(ref), "") if ref else ""
+            fn = _bind(rt.hash_value, salt)
+        elif a.kind == "redact":
+            fn = _bind(rt.redact_value, a.option("marker"))
+        elif a.kind == "truncate_ip":
+            fn = _bind(rt.truncate_ip, a.option("v4"), a.option("v6"))
+        elif a.kind == "truncate_length":
+            fn = _bind(rt.truncate_length, a.option("length"))
+        else:
+            fn = _bind(rt.truncate_time, a.option("unit"))
+        return self.const(fn, "_x")
+
+    # ------------------------------------------------------------ module
+    def module(self) -> Generated:
+        w = self.w
+        files = ", ".join(sorted(self.model.sources)) or "<string>"
+        w("# RouteQL compiled rules: generated by routeql.codegen, do not edit.")
+        w(f"# sources: {_comment(files)}")
+        w(f"# destinations: {len(self.model.destinations)}")
+        w()
+        self.consent()
+        keys = self.decisions()
+        for d in self.model.destinations:
+            self.payload(d)
+        names = "(" + "".join(f"{self.const(d.name)}, " for d in self.model.destinations) + ")"
+        w(f"NAMES = {names}")
+        w("PAYLOADS = (" + "".join(f"p_{d.index}, " for d in self.model.destinations) + ")")
+        return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys)
+
+
+def _conditions(parts: list[tuple[str, Any, Any]]) -> Iterator[Any]:
+    """The conditions inside specialised decision parts."""
+    for kind, obj, _ in parts:
+        if kind == "when":
+            yield obj
+        elif obj[1] is not None:
+            yield obj[1]
+
+
+def _prep(e: Any) -> Any:
+    for p in PASSES:
+        e = p(e)
+    return e
+
+
+def _bind(fn: Callable[..., Any], *args: Any) -> Callable[[Any], Any]:
+    return lambda v: fn(v, *args)
+
+
+def generate(model: Model, resolver: Resolver | None, salts: Mapping[tuple[str, str], str]) -> Generated:
+    """Generate the Python module for a checked model."""
+    return _Gen(model, resolver, salts).module()

@@ -1,0 +1,389 @@
+"""Compile, cache, route, explain: the public API over the pipeline.
+
+parse (:mod:`routeql.parse`) -> check (:mod:`routeql.check`) -> generate
+(:mod:`routeql.codegen`) -> compile -> :class:`RuleSet`.
+
+>>> rules = loads('''
+... destination amplitude { when type = "track"  keep event, userId }
+... ''')
+>>> rules.route({"type": "track", "event": "Signed Up", "userId": "u1", "context": {"ip": "1.2.3.4"}}).deliveries
+{'amplitude': {'event': 'Signed Up', 'userId': 'u1'}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import nodes as n
+from .check import _Checker, check
+from .codegen import RUNTIME_NAMES, Generated, generate
+from .consent.resolve import NO_CONSENT_MODEL, ConsentState, Resolver, check_external
+from .errors import (
+    Diagnostic, EventError, RouteQLCheckError, RouteQLError, RouteQLRuntimeError, RouteQLSyntaxError, Span,
+)
+from .interp import Interpreter, Outcome
+from .model import Model, Origin
+from .parse import parse, parse_condition
+from .result import Reason, Trace, render_trace
+from .runtime import validate_event
+
+__all__ = ["Options", "RuleSet", "Routing", "load", "loads", "predicate", "read_sources"]
+
+
+class Options(BaseModel):
+    """Settings a rule set is compiled with (``routeql.load(path, **options)``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: values for ``hash ... salt config "NAME"``
+    salts: dict[str, str] = Field(default_factory=dict)
+    #: decoded consent strings kept (LRU, keyed by the raw string); 0 disables
+    decode_cache_size: int = Field(default=4096, ge=0)
+    #: distinct consent states kept; 0 disables
+    state_cache_size: int = Field(default=4096, ge=0)
+
+
+class Routing:
+    """The outcome of routing one event.
+
+    ``deliveries`` maps destination -> payload (in declaration order); ``skipped`` maps
+    every other destination -> :class:`~routeql.result.Reason`; ``trace`` holds every
+    decision, per destination and per field; ``explain()`` renders it as text.
+    ``error`` is set (and nothing is delivered) when the event itself was malformed.
+
+    ``skipped`` and ``trace`` are computed on first access by the reference interpreter
+    from the input event, so do not mutate the event before reading them (or route
+    with ``trace=True``).
+    """
+
+    __slots__ = ("deliveries", "consent", "version", "error", "_rules", "_event", "_external", "_outcome")
+
+    def __init__(self, deliveries: dict[str, dict[str, Any]], consent: ConsentState, version: str,
+                 rules: "RuleSet | None" = None, event: Any = None, external: Mapping[str, bool] | None = None,
+                 error: RouteQLError | None = None, outcome: Outcome | None = None) -> None:
+        self.deliveries = deliveries
+        self.consent = consent
+        self.version = version
+        self.error = error
+        self._rules = rules
+        self._event = event
+        self._external = external
+        self._outcome = outcome
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def _reference(self) -> Outcome | None:
+        if self._outcome is None and self.error is None and self._rules is not None:
+            self._outcome = self._rules.interpreter.route(self._event, self._external)
+        return self._outcome
+
+    @property
+    def skipped(self) -> Mapping[str, Reason]:
+        out = self._reference()
+        return MappingProxyType(out.reasons if out is not None else {})
+
+    @property
+    def trace(self) -> Trace:
+        out = self._reference()
+        if out is None:
+            return Trace(self.consent, {})
+        return out.trace
+
+    @property
+    def delivered(self) -> tuple[str, ...]:
+        return tuple(self.deliveries)
+
+    def explain(self, *, fields: bool = True) -> str:
+        if self.error is not None:
+            return f"rejected: {self.error}"
+        return render_trace(self.trace, fields=fields)
+
+    def to_dict(self, *, trace: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version, "ok": self.ok}
+        if self.error is not None:
+            out["error"] = str(self.error)
+            return out
+        out["deliveries"] = self.deliveries
+        out["skipped"] = {k: v.to_dict() for k, v in self.skipped.items()}
+        out["consent"] = self.consent.to_dict()
+        if trace:
+            out["trace"] = self.trace.to_dict()
+        return out
+
+    def __repr__(self) -> str:
+        if self.error is not None:
+            return f"<Routing error={self.error.message!r}>"
+        return f"<Routing delivered={list(self.deliveries)}>"
+
+
+class RuleSet:
+    """A compiled, immutable rule set; share it freely across threads."""
+
+    def __init__(self, model: Model, options: Options, version: str, warnings: Sequence[Diagnostic] = ()) -> None:
+        self.model = model
+        self.options = options
+        self.version = version
+        self.warnings: tuple[Diagnostic, ...] = tuple(warnings)
+        self.salts = _resolve_salts(model, options)
+        self.resolver = (
+            Resolver(model.consent, decode_cache_size=options.decode_cache_size, state_cache_size=options.state_cache_size)
+            if model.consent is not None else None
+        )
+        self.interpreter = Interpreter(model, self.resolver, self.salts)
+        self.generated: Generated = generate(model, self.resolver, self.salts)
+        self._filename = f"<routeql {version[:12]}>"
+        namespace: dict[str, Any] = {"__builtins__": {}}
+        namespace.update(RUNTIME_NAMES)
+        namespace.update(self.generated.constants)
+        code = compile(self.generated.source, self._filename, "exec")
+        exec(code, namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
+        self._consent_fn: Callable[[Any], Any] = namespace["consent"]
+        self._decide: Callable[[Any, int], list[int]] = namespace["decide"]
+        self._payloads: tuple[Callable[[Any, int], dict[str, Any]], ...] = namespace["PAYLOADS"]
+        self.destinations: tuple[str, ...] = namespace["NAMES"]
+
+    # ------------------------------------------------------------ introspection
+    @property
+    def source(self) -> str:
+        """The generated Python source (``routeql compile --show``)."""
+        return self.generated.source
+
+    def __repr__(self) -> str:
+        return f"<RuleSet {self.version[:12]} destinations={len(self.destinations)}>"
+
+    # ------------------------------------------------------------ routing
+    def _state(self, event: Any, consent: Mapping[str, bool] | None) -> ConsentState:
+        resolver = self.resolver
+        if resolver is None:
+            if consent:
+                raise RouteQLError("consent was given but the rules declare no consent categories")
+            return NO_CONSENT_MODEL
+        regime, raws = self._consent_fn(event)
+        if consent is None:
+            return resolver.cached(regime, raws)
+        return resolver.resolve(regime, raws, check_external(consent, resolver.categories))
+
+    def _fail(self, exc: BaseException) -> RouteQLError:
+        """Turn an unexpected failure in generated code into a RouteQLRuntimeError."""
+        if isinstance(exc, RecursionError):
+            return EventError("event is nested too deeply")
+        origin = None
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self._filename:
+                origin = self.generated.linemap.get(tb.tb_lineno, origin)
+            tb = tb.tb_next
+        where = f" in {origin.owner} ({origin.at})" if origin is not None else ""
+        return RouteQLRuntimeError(f"routing failed{where}: {type(exc).__name__}")
+
+    def decide(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
+        """The destinations an event goes to (no payloads built): the fast path."""
+        try:
+            validate_event(event)
+            state = self._state(event, consent)
+            names = self.destinations
+            return tuple(names[i] for i in self._decide(event, state.mask))
+        except RouteQLError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    def route(self, event: Any, consent: Mapping[str, bool] | None = None, *, trace: bool = False) -> Routing:
+        """Route one event: which destinations receive it, and what each receives.
+
+        Raises :class:`~routeql.errors.EventError` for a malformed event; never anything
+        but a :class:`~routeql.errors.RouteQLError`.
+        """
+        try:
+            validate_event(event)
+            state = self._state(event, consent)
+            mask = state.mask
+            names = self.destinations
+            payloads = self._payloads
+            deliveries = {names[i]: payloads[i](event, mask) for i in self._decide(event, mask)}
+        except RouteQLError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+        routing = Routing(deliveries, state, self.version, self, event, consent)
+        if trace:
+            routing._reference()
+        return routing
+
+    def route_batch(self, events: Iterable[Any], consent: Mapping[str, bool] | None = None) -> list[Routing]:
+        """Route many events; one result per input, in order.  A bad event (or a line of
+        JSON that does not parse) gets a result with ``error`` set; the batch goes on."""
+        return list(self.iter_route(events, consent))
+
+    def iter_route(self, events: Iterable[Any], consent: Mapping[str, bool] | None = None) -> Iterator[Routing]:
+        """Like :meth:`route_batch`, lazily (for streams)."""
+        for item in events:
+            try:
+                if isinstance(item, (str, bytes, bytearray)):
+                    item = _parse_json(item)
+                yield self.route(item, consent)
+            except RouteQLError as e:
+                yield Routing({}, NO_CONSENT_MODEL, self.version, error=e)
+
+    def reference(self, event: Any, consent: Mapping[str, bool] | None = None) -> Outcome:
+        """Route with the reference interpreter (slow; for tests and explanations)."""
+        ext = None if consent is None else (check_external(consent, self.resolver.categories) if self.resolver else {})
+        return self.interpreter.route(event, ext)
+
+    def explain(self, event: Any, consent: Mapping[str, bool] | None = None) -> str:
+        return self.route(event, consent, trace=True).explain()
+
+
+def _parse_json(data: str | bytes | bytearray) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as e:
+        msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+        pos = f" at char {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
+        raise EventError(f"not valid JSON: {msg}{pos}") from None
+
+
+def _resolve_salts(model: Model, options: Options) -> dict[tuple[str, str], str]:
+    salts: dict[tuple[str, str], str] = {}
+    problems: list[Diagnostic] = []
+    for kind, value in model.salt_refs:
+        if kind == "literal":
+            salts[(kind, value)] = value
+        elif kind == "env":
+            if value not in os.environ:
+                problems.append(Diagnostic("RQ400", f"environment variable {value!r} (a hash salt) is not set", Span("<environment>", 0, 0, 0, 0),
+                                           hint=f"export {value}=... before loading the rules"))
+            else:
+                salts[(kind, value)] = os.environ[value]
+        else:
+            if value not in options.salts:
+                problems.append(Diagnostic("RQ400", f"salt {value!r} is not configured", Span("<options>", 0, 0, 0, 0),
+                                           hint=f"routeql.load(path, salts={{{value!r}: ...}})"))
+            else:
+                salts[(kind, value)] = options.salts[value]
+    if problems:
+        raise RouteQLError.from_diagnostics(problems)
+    return salts
+
+
+# ------------------------------------------------------------------ loading
+
+
+def read_sources(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``.rq`` files of a file or a directory (recursively), as name -> text."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*.rq") if f.is_file())
+        if not files:
+            raise RouteQLError(f"{p}: no .rq files in this directory")
+    elif p.is_file():
+        files = [p]
+    else:
+        raise RouteQLError(f"{p}: no such file or directory")
+    out: dict[str, str] = {}
+    for f in files:
+        try:
+            out[str(f)] = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise RouteQLError(f"{f}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise RouteQLError(f"{f}: cannot read ({e.strerror})") from None
+    return out
+
+
+def version_of(sources: Mapping[str, str]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(sources):
+        h.update(name.encode("utf-8", "surrogatepass") + b"\0" + sources[name].encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+def compile_sources(sources: Mapping[str, str], options: Options | None = None) -> RuleSet:
+    """Parse, check and compile a set of sources (name -> text) into a RuleSet."""
+    options = options or Options()
+    modules: list[n.Module] = []
+    syntax: list[Diagnostic] = []
+    for name in sorted(sources):
+        try:
+            modules.append(parse(sources[name], name))
+        except RouteQLSyntaxError as e:
+            syntax.extend(e.diagnostics)
+    if syntax:
+        raise RouteQLSyntaxError.from_diagnostics(syntax)
+    model, diags = check(modules, dict(sources))
+    if model is None:
+        raise RouteQLCheckError.from_diagnostics(diags)
+    return RuleSet(model, options, version_of(sources), [d for d in diags if not d.is_error])
+
+
+def load(path: str | os.PathLike[str], **options: Any) -> RuleSet:
+    """Load a rule set from a ``.rq`` file or a directory of them.
+
+    Raises :class:`~routeql.errors.RouteQLError` (with ``.diagnostics``) when the rules
+    do not check.  Keyword options are those of :class:`Options`.
+    """
+    return compile_sources(read_sources(path), Options(**options))
+
+
+def loads(text: str, name: str = "<string>", **options: Any) -> RuleSet:
+    """Load a rule set from text."""
+    if not isinstance(text, str):
+        raise RouteQLError(f"rules must be text, got {type(text).__name__}")
+    return compile_sources({name: text}, Options(**options))
+
+
+def predicate(expr: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Compile one condition in the rules language, for embedding.
+
+    >>> is_purchase = predicate('type = "track" and event = "Order Completed" and properties.revenue > 0')
+    >>> is_purchase({"type": "track", "event": "Order Completed", "properties": {"revenue": 25}})
+    True
+    """
+    node = parse_condition(expr)
+    checker = _Checker([], {"<predicate>": expr})
+    resolved = checker.condition(node)
+    errors = [d for d in checker.diags if d.is_error]
+    if errors:
+        raise RouteQLCheckError.from_diagnostics(errors)
+    from .codegen import _Gen, _prep
+
+    model = Model((), None)
+    gen = _Gen(model, None, {})
+    w = gen.w
+    prepared = _prep(resolved)
+    with w.block("def predicate(e):"):
+        vars = gen.reads([prepared])
+        w("g = 0")
+        w(f"return ({gen.cond(prepared, vars)}) is True" if not isinstance(prepared, n.Literal)
+          else f"return {prepared.value is True}")
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    namespace.update(RUNTIME_NAMES)
+    namespace.update(gen.constants)
+    exec(compile("\n".join(w.lines) + "\n", "<routeql predicate>", "exec"), namespace)  # noqa: S102
+    fn = namespace["predicate"]
+    source = expr
+
+    def run(event: Mapping[str, Any]) -> bool:
+        if event.__class__ is not dict:
+            raise EventError(f"a predicate takes an event object, got {type(event).__name__}")
+        try:
+            return bool(fn(event))
+        except RecursionError:
+            raise EventError("event is nested too deeply") from None
+        except Exception as exc:
+            raise RouteQLRuntimeError(f"predicate failed: {type(exc).__name__}") from None
+
+    run.__doc__ = f"RouteQL predicate: {source}"
+    run.source = "\n".join(w.lines)  # type: ignore[attr-defined]
+    return run
