@@ -1,0 +1,75 @@
+"""The ``routeql`` command: thin over the Python API, one module per subcommand.
+
+Exit codes, for every subcommand: 0 ok, 1 findings or failures (a check error, a
+failing test, new flows), 2 usage or input errors (bad arguments, unreadable files,
+rules that do not load where rules are only an input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from ..errors import RouteQLError
+from ._common import EXIT_INPUT, Console
+
+__all__ = ["main", "COMMANDS"]
+
+#: subcommand -> module in this package.  Each module defines ``register(subparsers)``
+#: and ``run(args, console) -> int``.
+COMMANDS: dict[str, str] = {
+    "check": "check",
+    "route": "route",
+}
+
+_EPILOG = """\
+exit codes: 0 ok, 1 findings or failures, 2 usage or input errors
+docs: docs/cli.md  |  language: docs/language.md
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="routeql",
+        description="RouteQL: consent-aware routing rules for customer event data.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"routeql {__version__}")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour output (default: auto, on a terminal)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        mod = importlib.import_module(f"{__name__}.{module}")
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help exits 0, usage errors exit 2
+        return int(e.code or 0)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_INPUT
+    console = Console(args.color)
+    try:
+        return int(args.run(args, console))
+    except RouteQLError as e:
+        console.error(str(e))
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""What every subcommand shares: output, colour, progress, loading rules and events."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from rich.console import Console as RichConsole
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..engine import RuleSet, load
+from ..errors import RouteQLError
+
+__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "Console", "load_rules", "read_lines", "open_input"]
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+
+
+class Console:
+    """stdout for results, stderr for messages; colour only on a terminal (or when asked)."""
+
+    def __init__(self, color: str = "auto") -> None:
+        force = {"always": True, "never": False}.get(color)
+        no_color = color == "never" or (color == "auto" and "NO_COLOR" in os.environ)
+        self.out = RichConsole(file=sys.stdout, force_terminal=force, no_color=no_color, highlight=False,
+                               soft_wrap=True, emoji=False)
+        self.err = RichConsole(file=sys.stderr, force_terminal=force, no_color=no_color, highlight=False,
+                               soft_wrap=True, emoji=False)
+
+    @property
+    def interactive(self) -> bool:
+        return self.err.is_terminal
+
+    def print(self, *objects: Any, **kw: Any) -> None:
+        self.out.print(*objects, **kw)
+
+    def text(self, text: str) -> None:
+        """Plain text to stdout, no markup interpretation."""
+        self.out.print(text, markup=False)
+
+    def error(self, message: str) -> None:
+        self.err.print(message, markup=False, style="red" if self.err.is_terminal else None)
+
+    def note(self, message: str) -> None:
+        self.err.print(message, markup=False)
+
+    def progress(self, total: int | None = None, description: str = "routing") -> "Progress | _NoProgress":
+        if not self.err.is_terminal:
+            return _NoProgress()
+        return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=self.err, transient=True)
+
+
+class _NoProgress:
+    """Quiet stand-in for rich's Progress when stderr is not a terminal."""
+
+    def __enter__(self) -> "_NoProgress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kw: Any) -> int:
+        return 0
+
+    def advance(self, *args: Any, **kw: Any) -> None:
+        return None
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        return None
+
+
+def load_rules(path: str, **options: Any) -> RuleSet:
+    """Load rules; errors propagate as RouteQLError (the caller decides the exit code)."""
+    return load(path, **options)
+
+
+def open_input(path: str) -> IO[bytes]:
+    """A file, or stdin for ``-``, opened in binary (lines are decoded per line)."""
+    if path == "-":
+        return sys.stdin.buffer
+    p = Path(path)
+    if not p.is_file():
+        raise RouteQLError(f"{path}: no such file")
+    return p.open("rb")
+
+
+def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) for every line of a stream, including blank ones."""
+    for number, line in enumerate(stream, start=1):
+        yield number, line
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
