@@ -5,7 +5,7 @@ with a stable code, a position and a hint), and, when there is no error, returns
 :class:`~routeql.model.Model` both engines run.
 
 >>> from routeql.parse import parse
->>> model, diags = check([parse('destination a { when tpye = "track" }', "a.rq")])
+>>> model, diags = check([parse('destination a { when purchse }', "a.rq")])
 >>> [d.code for d in diags]
 ['RQ204']
 """
@@ -42,6 +42,15 @@ COMPAT_MODES = ("segment",)
 HASH_ALGORITHMS = ("sha256",)
 TIME_UNITS = ("year", "month", "day", "hour", "minute")
 _ALL_TYPES = frozenset({"string", "number", "bool", "null", "list", "object"})
+
+
+class _Poison(n.Node):
+    """Stands in for a sub-expression that already has an error (no cascading reports)."""
+
+    __slots__ = ()
+
+
+_POISON = _Poison()
 
 
 def _lit_type(v: Any) -> str:
@@ -254,7 +263,7 @@ class _Checker:
         if name in self.resolving:
             cycle = " -> ".join(self.resolving[self.resolving.index(name):] + [name])
             self.error("RQ211", f"named predicate '{name}' refers to itself ({cycle})", span)
-            return n.Literal(False, span=span)
+            return _POISON
         self.resolving.append(name)
         try:
             out = self.expr(d.expr, boolean=True)
@@ -292,19 +301,19 @@ class _Checker:
             if e.name not in self.lists:
                 self.unknown("RQ205", "value list", "$" + e.name, e.span, ["$" + k for k in self.lists],
                              "declare it: define $NAME = [\"a\", \"b\"]")
-                return n.Literal((), span=e.span)
+                return _POISON
             return n.Literal(self.lists[e.name].values.value, span=e.span)
         if isinstance(e, n.Call):
             spec = FUNCTIONS.get(e.name)
             if spec is None:
                 self.unknown("RQ208", "function", e.name, e.span, FUNCTIONS,
                              "functions: " + ", ".join(sorted(FUNCTIONS)))
-                return n.Literal(None, span=e.span)
+                return _POISON
             _, lo, hi, _ = spec
             if not lo <= len(e.args) <= hi:
                 want = str(lo) if lo == hi else f"{lo} to {hi}"
                 self.error("RQ300", f"{e.name}() takes {want} argument{'s' if hi != 1 else ''}, got {len(e.args)}", e.span)
-                return n.Literal(None, span=e.span)
+                return _POISON
             args = tuple(rec(a) for a in e.args)
             if e.name == "match":
                 self.pattern(args[1], "glob")
@@ -346,7 +355,7 @@ class _Checker:
                 if e.name in ENVELOPE_TYPES or e.name[:1].islower():
                     hint = f"to test a field write `{e.name} exists` or `{e.name} = true`"
                 self.unknown("RQ204", "named predicate", e.name, e.span, self.defines, hint)
-                return n.Literal(False, span=e.span)
+                return _POISON
             return self.define(e.name, e.span)
         if isinstance(e, n.Not):
             return n.Not(rec(e.operand, True), span=e.span)
@@ -361,14 +370,19 @@ class _Checker:
             if isinstance(v, n.Call):
                 self.error("RQ311", f"{v.name}() gives a value, not a condition", e.span,
                            f"compare it, e.g. {v.name}(...) = \"...\"")
-            else:
+            elif isinstance(v, n.Path):
+                self.error("RQ311", f"the field '{v}' is not a condition", e.span,
+                           f"compare it (`{v} = true`) or test presence (`{v} exists`)")
+            elif not isinstance(v, _Poison):
                 self.error("RQ311", "a value is not a condition", e.span,
                            "compare it (x = true, x > 0) or test presence (x exists)")
-            return n.Literal(False, span=e.span)
+            return _POISON
         raise AssertionError(f"unexpected node {e!r}")
 
     def check_value_for(self, subject: Any, value: Any, span: Span) -> None:
         """A literal compared (=, in) with a field whose values are known."""
+        if isinstance(subject, _Poison):
+            return
         if isinstance(subject, n.Path) and subject.segments == ("type",) and isinstance(value, str) and value not in EVENT_TYPES:
             guess = did_you_mean(value, EVENT_TYPES)
             self.error("RQ302", f"'{value}' is not an event type", span,
@@ -381,17 +395,21 @@ class _Checker:
                        + (" (booleans are 'bool')" if value in ("boolean", "array", "integer") else ""))
         types = self.value_types(subject)
         if _lit_type(value) not in types and "null" != _lit_type(value):
-            self.error("RQ301", f"{_describe(subject)} is {_types(types)}, never {_lit_type(value)}", span,
+            self.error("RQ301", f"{_describe(subject)} is {_types(types)}, never {_a(_lit_type(value))}", span,
                        "RouteQL never converts between types: \"10\" is not 10" if types & {"string", "number"} else None)
 
     def compare_types(self, e: n.Compare, left: Any, right: Any) -> None:
+        if isinstance(left, _Poison) or isinstance(right, _Poison):
+            return
         if e.op in ("<", "<=", ">", ">="):
+            bad = False
             for side in (left, right):
                 if isinstance(side, n.Literal) and _lit_type(side.value) not in ("number", "string"):
-                    self.error("RQ301", f"`{e.op}` compares numbers or strings, not {_lit_type(side.value)}", side.span,
+                    self.error("RQ301", f"`{e.op}` compares numbers or strings, not {_a(_lit_type(side.value))}", side.span,
                                "ordering with null, booleans or lists is always false")
+                    bad = True
             lt, rt = self.value_types(left), self.value_types(right)
-            if not (lt & rt & {"number", "string"}):
+            if not bad and not (lt & rt & {"number", "string"}):
                 self.error("RQ301", f"{_describe(left)} ({_types(lt)}) cannot be ordered against {_describe(right)} ({_types(rt)})",
                            e.span, "RouteQL never converts between types")
             return
@@ -414,7 +432,10 @@ class _Checker:
             else:
                 compile_regex(p.value)
         except Exception as ex:  # re2.error or ValueError
-            self.error("RQ303", f"invalid {kind} pattern: {ex}", p.span,
+            detail = ex.args[0] if ex.args else ex
+            if isinstance(detail, bytes):
+                detail = detail.decode("utf-8", "replace")
+            self.error("RQ303", f"invalid {kind} pattern: {detail}", p.span,
                        "globs: * any text, ? one char, [a-z] a class, \\ escapes" if kind == "glob"
                        else 'RE2 syntax; lookarounds and backreferences are not supported')
 
@@ -597,6 +618,8 @@ class _Checker:
 
     # ------------------------------------------------------------ reachability
     def unreachable(self, d: DestinationModel) -> None:
+        if any(isinstance(x, _Poison) for expr, _ in d.whens for x in n.walk(expr) if isinstance(expr, n.Node)):
+            return  # already reported; its conditions say nothing reliable
         conj: list[Any] = []
         for raw, origin in d.whens:
             expr = fold(normalize(raw))
@@ -658,9 +681,13 @@ def _describe(e: Any) -> str:
     return "this value"
 
 
+def _a(t: str) -> str:
+    return "an object" if t == "object" else ("null" if t == "null" else f"a {t}")
+
+
 def _types(ts: frozenset[str]) -> str:
     t = sorted(ts - {"null"})
-    return " or ".join(f"a {x}" if x != "object" else "an object" for x in t) if t else "null"
+    return " or ".join(_a(x) for x in t) if t else "null"
 
 
 def _atom(e: Any) -> tuple[tuple[Any, ...], str, Any] | None:

@@ -88,8 +88,12 @@ def unescape(body: str) -> str:
             code = int(esc[2:-1], 16)
         elif esc.startswith("u") and len(esc) == 5:
             code = int(esc[1:], 16)
-        else:
+        elif esc == "u":
             raise _BadEscape(esc, m.start())
+        else:
+            # Any other escape keeps its backslash, so patterns read naturally
+            # ("^\d+$", "ab\*d") and Segment FQL strings (which have no escapes) carry over.
+            return "\\" + esc
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             raise _BadEscape(esc, m.start())
         return chr(code)
@@ -138,7 +142,7 @@ class _ToAst(Transformer[Token, Any]):
             return unescape(text[1:-1])
         except _BadEscape as e:
             raise self._problem(tok, "RQ104", f"invalid escape '\\{e.escape}' in string",
-                                'write \\\\ for a backslash, or use a raw string r"..." for patterns')
+                                'write \\u followed by 4 hex digits, or \\u{...} with 1 to 6')
 
     def _name(self, tok: Token) -> str:
         text = str(tok)

@@ -138,60 +138,78 @@ def get_path(value: Any, segments: Iterable[Any]) -> Any:
 
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.max_mem = 8 << 20  # bound memory per compiled pattern (8 MiB)
+RE2_OPTIONS.log_errors = False  # errors are reported as diagnostics, not on stderr
+
+
+def _class_char(c: str) -> str:
+    return "\\x{%x}" % ord(c)
 
 
 def glob_to_regex(pattern: str) -> str:
-    """Segment's glob as an RE2 pattern: ``*`` any run, ``?`` one char, ``[a-z]`` classes, ``\\x`` literal.
+    r"""Segment's glob as an RE2 pattern, with Go's rules (Segment's glob is Go's).
+
+    ``*`` any run of characters (``/`` included), ``?`` one character, ``[a-z]`` and
+    ``[^a-z]`` classes, ``\x`` a literal ``x``.  Inside a class an unescaped ``-`` or
+    ``]`` where a character is expected makes the pattern invalid (ValueError).
 
     >>> glob_to_regex("ab[^c]*?")
-    '(?s:ab[^c].*.)'
+    '(?s:ab[^\\x{63}].*.)'
     """
     out: list[str] = []
     i = 0
     n = len(pattern)
+
+    def char_at(j: int) -> tuple[str, int]:
+        if j >= n:
+            raise ValueError("unclosed '[' in pattern")
+        c = pattern[j]
+        if c in "-]":
+            raise ValueError(f"'{c}' must be escaped inside [...]")
+        if c == "\\":
+            if j + 1 >= n:
+                raise ValueError("pattern ends with a lone backslash")
+            return pattern[j + 1], j + 2
+        return c, j + 1
+
     while i < n:
         c = pattern[i]
         if c == "*":
             out.append(".*")
+            i += 1
         elif c == "?":
             out.append(".")
+            i += 1
         elif c == "\\":
             if i + 1 >= n:
                 raise ValueError("pattern ends with a lone backslash")
-            i += 1
-            out.append(re.escape(pattern[i]))
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
         elif c == "[":
             j = i + 1
-            negate = False
-            if j < n and pattern[j] in "^!":
-                negate = True
+            negate = j < n and pattern[j] == "^"
+            if negate:
                 j += 1
-            body: list[str] = []
-            first = True
-            while j < n and (pattern[j] != "]" or first):
-                ch = pattern[j]
-                if ch == "\\":
-                    if j + 1 >= n:
-                        raise ValueError("pattern ends with a lone backslash")
+            parts: list[str] = []
+            count = 0
+            while True:
+                if j < n and pattern[j] == "]" and count > 0:
                     j += 1
-                    body.append("\\" + pattern[j] if not pattern[j].isalnum() else pattern[j])
-                elif ch == "-" and body and j + 1 < n and pattern[j + 1] != "]":
-                    body.append("-")
-                elif ch in "[]^\\-":
-                    body.append("\\" + ch)
-                else:
-                    body.append(ch)
-                first = False
-                j += 1
-            if j >= n:
-                raise ValueError("unclosed '[' in pattern")
-            if not body:
-                raise ValueError("empty character class '[]'")
-            out.append("[" + ("^" if negate else "") + "".join(body) + "]")
+                    break
+                lo, j = char_at(j)
+                hi = lo
+                if j < n and pattern[j] == "-":
+                    hi, j = char_at(j + 1)
+                if lo <= hi:  # an inverted range matches nothing (as in Go)
+                    parts.append(_class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}")
+                count += 1
+            if parts:
+                out.append("[" + ("^" if negate else "") + "".join(parts) + "]")
+            else:
+                out.append("[\\x{0}-\\x{10ffff}]" if negate else "[^\\x{0}-\\x{10ffff}]")
             i = j
         else:
             out.append(re.escape(c))
-        i += 1
+            i += 1
     return "(?s:" + "".join(out) + ")"
 
 

@@ -1,0 +1,46 @@
+"""Shared fixtures: the bundled rules, a compiler for inline rules, and a checker that
+every routing decision agrees between the compiled engine and the reference interpreter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytest
+
+import routeql
+from routeql.engine import RuleSet
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def bundled() -> RuleSet:
+    return routeql.load(ROOT / "rules")
+
+
+@pytest.fixture(scope="session")
+def example_events() -> list[dict[str, Any]]:
+    with (ROOT / "examples" / "events.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def compile_rules(text: str, name: str = "t.rq", **options: Any) -> RuleSet:
+    return routeql.loads(text, name, **options)
+
+
+def route_both(rules: RuleSet, event: Any, consent: Mapping[str, bool] | None = None) -> routeql.Routing:
+    """Route with the compiled engine, check the interpreter agrees, return the routing."""
+    fast = rules.route(event, consent)
+    ref = rules.reference(event, consent)
+    assert fast.deliveries == ref.deliveries, "compiled engine and interpreter disagree"
+    assert list(fast.deliveries) == list(ref.deliveries)
+    assert set(ref.reasons) == set(rules.destinations) - set(fast.deliveries)
+    assert rules.decide(event, consent) == tuple(fast.deliveries)
+    return fast
+
+
+def load_vectors(name: str) -> list[dict[str, Any]]:
+    return json.loads((DATA / "vectors" / name).read_text(encoding="utf-8"))
