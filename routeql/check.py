@@ -715,6 +715,8 @@ def _contradiction(conj: list[Any]) -> str | None:
         label = n.format_path(path)
         if op == "in":
             prev = allowed.get(path)
+            if not value:
+                return f"'{label}' is tested against an empty list"
             cur = value if prev is None else tuple(v for v in prev if any(eq(v, w) for w in value))
             if not cur:
                 return f"'{label}' cannot take two different values"

@@ -37,6 +37,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     # the JSON types, for `x.__class__ is dict` tests (the module has no builtins)
     "dict": dict, "list": list, "str": str, "int": int, "float": float, "bool": bool,
     "_E": rt.EMPTY,
+    "_NO": rt.MISSING,
     "_eq": rt.eq,
     "_cmp": rt.compare,
     "_in": rt.in_list,
@@ -121,7 +122,8 @@ class _Gen:
                 raise ValueError("non-finite float literal")
             return text
         try:
-            key = (prefix, type(value), value)
+            # type-strict: Python holds (True, 2) == (1, 2) == (1.0, 2); the language does not
+            key = (prefix, _typed_key(value))
             hash(key)
         except TypeError:
             key = None
@@ -431,6 +433,7 @@ class _Gen:
                     if parts is not None:
                         chosen.append((d, parts))
                 if not chosen:
+                    specific[(t, key)] = "None"  # a mentioned name with no candidates: not "other"
                     continue
                 fname = f"t_{t}_{'other' if key is OTHER else next(self.counter)}"
                 label = "any other name" if key is OTHER else repr(key)
@@ -439,7 +442,7 @@ class _Gen:
                 count += 1
         gtab = "{" + ", ".join(f"{self.const(t)}: {f}" for t, f in generic.items()) + "}"
         stab = "{" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in specific.items() if k is not OTHER) + "}"
-        otab = "{" + ", ".join(f"{self.const(t)}: {f}" for (t, k), f in specific.items() if k is OTHER) + "}"
+        otab = "{" + ", ".join(f"{self.const(t)}: {f}" for (t, k), f in specific.items() if k is OTHER and f != "None") + "}"
         w(f"_GENERIC = {gtab}")
         w(f"_NAMED = {stab}")
         w(f"_OTHER = {otab}")
@@ -451,8 +454,8 @@ class _Gen:
             w("f = _GENERIC.get(t)")
             w("out = f(e, g, ig) if f is not None else []")
             if specific:
-                w("f = _NAMED.get((t, e.get('event')))")
-                w("if f is None: f = _OTHER.get(t)")
+                w("f = _NAMED.get((t, e.get('event')), _NO)")
+                w("if f is _NO: f = _OTHER.get(t)")
                 with w.block("if f is not None:"):
                     w("more = f(e, g, ig)")
                     with w.block("if more:"):
@@ -582,6 +585,15 @@ class _Gen:
         w(f"NAMES = {names}")
         w("PAYLOADS = (" + "".join(f"p_{d.index}, " for d in self.model.destinations) + ")")
         return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys)
+
+
+def _typed_key(v: Any) -> Any:
+    """A hashable key that tells apart values Python considers equal across types."""
+    if type(v) is tuple:
+        return (tuple, tuple(_typed_key(x) for x in v))
+    if type(v) is frozenset:
+        return (frozenset, frozenset(_typed_key(x) for x in v))
+    return (type(v), v)
 
 
 def _conditions(parts: list[tuple[str, Any, Any]]) -> Iterator[Any]:
