@@ -111,7 +111,7 @@ class Interpreter:
                 reasons[d.name] = reason
                 traces[d.name] = DestinationTrace(d.name, False, reason, tuple(steps))
                 continue
-            payload, fates = self.payload(d, event, state)
+            payload, fates = self.payload(d, event, state, steps)
             deliveries[d.name] = payload
             traces[d.name] = DestinationTrace(d.name, True, None, tuple(steps), tuple(fates))
         return Outcome(deliveries, reasons, Trace(state, traces))
@@ -165,6 +165,7 @@ class Interpreter:
         # 5. policies that stop a delivery
         for p in d.event_policies:
             if not self.holds(p.guard, event, state):
+                steps.append(Step("policies", "skip", p.origin.text, p.origin.at, "condition not met"))
                 continue
             if p.kind == "forbid_events":
                 r = Reason("policy", p.origin.text, p.origin.at, f"policy '{p.policy}' forbids this event", policy=p.policy)
@@ -178,17 +179,27 @@ class Interpreter:
                            category=denied[0], policy=p.policy)
                 steps.append(Step("policies", "fail", p.origin.text, p.origin.at, r.detail))
                 return r
+            steps.append(Step("policies", "pass", p.origin.text, p.origin.at))
         return None
 
     # ------------------------------------------------------------ payloads
     def _active(self, actions: tuple[FieldAction, ...], event: Any, state: ConsentState) -> list[FieldAction]:
         return [a for a in actions if self.holds(a.guard, event, state)]
 
-    def payload(self, d: DestinationModel, event: Any, state: ConsentState) -> tuple[dict[str, Any], list[FieldFate]]:
+    def payload(self, d: DestinationModel, event: Any, state: ConsentState,
+                steps: list[Step] | None = None) -> tuple[dict[str, Any], list[FieldFate]]:
         keeps = self._active(d.keeps, event, state)
         drops = self._active(d.drops, event, state)
         transforms = self._active(d.transforms, event, state)
         policies = [p for p in d.field_policies if self.holds(p.guard, event, state)]
+        if steps is not None:  # which field rules applied to this event (for coverage)
+            for stage, every, active in (("keep", d.keeps, keeps), ("drop", d.drops, drops),
+                                         ("transforms", d.transforms, transforms),
+                                         ("policies", d.field_policies, policies)):
+                for a in every:
+                    on = a in active
+                    steps.append(Step(stage, "pass" if on else "skip", a.origin.text, a.origin.at,
+                                      "" if on else "condition not met"))
         if d.keeps:
             payload = _project(event, [p.segments for k in keeps for p in k.patterns])
         else:

@@ -537,6 +537,15 @@ def _describe(exc: UnexpectedInput, text: str, file: str, lines: list[str]) -> D
         span = Span(file, token.line or line, token.column or col, token.end_line or line,
                     token.end_column or (col + max(len(value), 1)))
         keywords = _expected_keywords(expected)
+        before = _strip_strings(text[: getattr(token, "start_pos", None) or 0]).rstrip()
+        if before.endswith(",") and ttype != "COMMA":
+            comma = before.rstrip()
+            cline = comma.count("\n") + 1
+            ccol = len(comma) - (comma.rfind("\n") + 1)
+            return diag("RQ109", "trailing comma", "a list of paths, names or sources does not end with a comma",
+                        Span(file, cline, ccol, cline, ccol + 1))
+        if ttype == "COMMA" and "RSQB" not in expected and "COMMA" not in expected:
+            return diag("RQ109", "unexpected ','", "commas separate the items of a list; join conditions with `and` / `or`", span)
         if ttype == "NAME" and any(k in keywords for k in STATEMENT_KEYWORDS):
             guess = did_you_mean(value, STATEMENT_KEYWORDS)
             return diag("RQ106", f"unknown statement '{value}' in destination",

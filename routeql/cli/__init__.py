@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from typing import Sequence
 
@@ -17,12 +18,19 @@ from ._common import EXIT_INPUT, Console
 
 __all__ = ["main", "COMMANDS"]
 
-#: subcommand -> module in this package.  Each module defines ``register(subparsers)``
-#: and ``run(args, console) -> int``.
-COMMANDS: dict[str, str] = {
-    "check": "check",
-    "route": "route",
-}
+#: The order subcommands are listed in ``routeql --help``; modules not listed here
+#: follow alphabetically.  Every public module of this package is a subcommand: it
+#: defines ``register(subparsers)``, which adds its parser with ``set_defaults(run=...)``.
+ORDER = ("check", "fmt", "test", "explain", "route", "diff", "matrix", "compile", "bench", "stats", "plan",
+         "import_")
+
+
+def _command_modules() -> list[str]:
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return [m for m in ORDER if m in found] + [m for m in found if m not in ORDER]
+
+
+COMMANDS = _command_modules()
 
 _EPILOG = """\
 exit codes: 0 ok, 1 findings or failures, 2 usage or input errors
@@ -43,9 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour output (default: auto, on a terminal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
-        mod = importlib.import_module(f"{__name__}.{module}")
-        mod.register(sub)
+    for module in COMMANDS:
+        importlib.import_module(f"{__name__}.{module}").register(sub)
     return parser
 
 
