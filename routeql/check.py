@@ -12,6 +12,7 @@ with a stable code, a position and a hint), and, when there is no error, returns
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterable, Sequence
 
 from . import nodes as n
@@ -99,6 +100,7 @@ class _Checker:
         self.policies: dict[str, n.Policy] = {}
         self.tags: dict[str, list[str]] = {}
         self.resolved_defines: dict[str, Any] = {}
+        self.has_consent = False
         self.resolving: list[str] = []
 
     # ------------------------------------------------------------ reporting
@@ -174,6 +176,7 @@ class _Checker:
 
     # ------------------------------------------------------------ consent
     def consent(self, blocks: list[n.ConsentBlock]) -> ConsentModel | None:
+        self.has_consent = bool(blocks)
         if not blocks:
             return None
         for extra in blocks[1:]:
@@ -500,6 +503,18 @@ class _Checker:
             if isinstance(st, n.Requires):
                 cats = self.categories_of(st.categories, st.span)
                 requires.append(ConsentReq(cats, st.any, self.origin("requires", d.name, st)))
+            elif isinstance(st, n.RequiresVendor):
+                if not self.has_consent:
+                    self.error("RQ206", "a TCF vendor requirement needs a consent block", st.span,
+                               "add a consent { ... } block; it says what a missing TC string means (the regime)")
+                if st.basis not in ("consent", "li", "flexible"):
+                    self.error("RQ210", f"unknown legal basis '{st.basis}'", st.span,
+                               "a vendor's basis is consent (the default), li or flexible")
+                for v in st.vendors:
+                    if not 1 <= v <= 65535:
+                        self.error("RQ210", f"TCF vendor ids are 1 to 65535, not {v}", st.span)
+                requires.append(ConsentReq((), False, self.origin("requires", d.name, st),
+                                           tuple((v, st.basis) for v in st.vendors)))
             elif isinstance(st, n.When):
                 whens.append((self.condition(st.expr), self.origin("when", d.name, st)))
             elif isinstance(st, n.Sample):
@@ -650,6 +665,9 @@ class _Checker:
         by_dest: dict[str, tuple[list[EventPolicy], list[FieldPolicy]]] = {d.name: ([], []) for d in dests}
         for p in self.policies.values():
             self.policy(p, by_dest)
+        vendors = tuple(dict.fromkeys(v for d in dests for r in d.requires for v in r.vendors))
+        if consent is not None and vendors:
+            consent = dataclasses.replace(consent, vendors=vendors)
         final = []
         for d in dests:
             evp, fdp = by_dest[d.name]

@@ -343,9 +343,13 @@ class _Gen:
         out = []
         cm = self.model.consent
         for req in d.requires:
-            if not req.categories:
+            if not req.categories and not req.vendors:
                 continue
             assert cm is not None
+            if req.vendors:
+                mask = cm.mask((), req.vendors)
+                out.append(f"(g & {mask}) == {mask}")
+                continue
             mask = cm.mask(req.categories)
             out.append(f"g & {mask}" if req.any else f"(g & {mask}) == {mask}")
         return out
@@ -477,7 +481,7 @@ class _Gen:
                 return
             regimes = r.model.regimes
             exprs = [reg.when for reg in regimes]
-            paths = [p for ps in r.paths for p in ps]
+            paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None for p in ps]
             vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
             w("r = -1")
             first = True
@@ -489,11 +493,14 @@ class _Gen:
                         w(f"r = {i}")
                 first = False
             raws = []
-            for i, ps in enumerate(r.paths):
+            for i, (fmt, ps) in enumerate(zip(r.formats, r.paths)):
                 var = f"s{i}"
-                w(f"{var} = {vars[ps[0]]}")
-                for p in ps[1:]:
-                    w(f"if {var} is None: {var} = {vars[p]}")
+                if fmt.reader is not None:
+                    w(f"{var} = {self.const(fmt.reader, '_read')}(e, {self.const(ps)})")
+                else:
+                    w(f"{var} = {vars[ps[0]]}")
+                    for p in ps[1:]:
+                        w(f"if {var} is None: {var} = {vars[p]}")
                 raws.append(var)
             w("return r, (" + "".join(f"{v}, " for v in raws) + ")")
         w()

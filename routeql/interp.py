@@ -134,6 +134,16 @@ class Interpreter:
         steps.append(Step("integrations", "pass"))
         # 2. consent
         for req in d.requires:
+            if req.vendors:
+                missing = [v for v in req.vendors if not state.vendor_ok(v)]
+                if missing:
+                    vendor = missing[0]
+                    why = state.decision(f"tcf vendor {vendor[0]}").source
+                    r = Reason("consent", req.origin.text, req.origin.at, why, category=f"tcf vendor {vendor[0]}")
+                    steps.append(Step("consent", "fail", req.origin.text, req.origin.at, why))
+                    return r
+                steps.append(Step("consent", "pass", req.origin.text, req.origin.at))
+                continue
             granted = [c for c in req.categories if state.granted(c)]
             ok = bool(granted) if req.any else len(granted) == len(req.categories)
             if not ok:

@@ -79,11 +79,13 @@ class SampleRule:
 
 @dataclass(frozen=True, slots=True)
 class ConsentReq:
-    """``requires a, b`` (all of) or ``requires any of a, b``."""
+    """``requires a, b`` (all of), ``requires any of a, b``, or ``requires tcf vendor N``."""
 
     categories: tuple[str, ...]
     any: bool
     origin: Origin
+    #: TCF vendors whose own legal basis is required: (vendor id, "consent" | "li" | "flexible")
+    vendors: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,8 @@ class ConsentModel:
     compat: str | None = None
     #: format -> paths it is read from, overriding the format's documented defaults
     signal_paths: tuple[tuple[str, tuple[tuple[Segment, ...], ...]], ...] = ()
+    #: every TCF vendor requirement of the rule set; each gets a bit after the categories
+    vendors: tuple[tuple[int, str], ...] = ()
 
     def bit(self, category: str) -> int:
         for c in self.categories:
@@ -186,10 +190,15 @@ class ConsentModel:
                 return 1 << c.bit
         raise KeyError(category)
 
-    def mask(self, categories: tuple[str, ...]) -> int:
+    def vendor_bit(self, vendor: tuple[int, str]) -> int:
+        return 1 << (len(self.categories) + self.vendors.index(vendor))
+
+    def mask(self, categories: tuple[str, ...], vendors: tuple[tuple[int, str], ...] = ()) -> int:
         m = 0
         for c in categories:
             m |= self.bit(c)
+        for v in vendors:
+            m |= self.vendor_bit(v)
         return m
 
     @property

@@ -24,7 +24,7 @@ __all__ = [
     "Node", "Wild", "WILD", "Segment", "Path", "Literal", "ListRef", "Call", "Compare", "In",
     "Exists", "Match", "ConsentTest", "DefineRef", "Not", "And", "Or", "Truth", "Expr",
     "Source", "Category", "OptOut", "Regime", "Compat", "SignalAt", "ConsentBlock",
-    "ClassDef", "Classify", "Define", "ListDefine", "Guard", "Requires", "When", "Keep",
+    "ClassDef", "Classify", "Define", "ListDefine", "Guard", "Requires", "RequiresVendor", "When", "Keep",
     "Drop", "Hash", "Redact", "Truncate", "Sample", "Salt", "DestRef", "Destination",
     "ForbidFields", "ForbidEvents", "RequireConsent", "Policy", "Module", "Comment",
     "walk", "dump", "load", "format_path", "IDENT",
@@ -304,6 +304,15 @@ class Guard(Node):
 class Requires(Node):
     categories: tuple[str, ...]
     any: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RequiresVendor(Node):
+    """``requires tcf vendor 755 [by consent|li|flexible]``: the TCF vendors' own basis."""
+
+    vendors: tuple[int, ...]
+    basis: str = "consent"
+    explicit_basis: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,6 +267,13 @@ class _ToAst(Transformer[Token, Any]):
         return n.Requires(ch[1], any=ch[0] is not None, span=self._span(meta))
 
     @v_args(meta=True)
+    def requires_vendor(self, meta: Any, ch: list[Any]) -> n.RequiresVendor:
+        basis = ch[-1]
+        ids = tuple(int(t) for t in ch[:-1])
+        return n.RequiresVendor(ids, "consent" if basis is None else str(basis), basis is not None,
+                                span=self._span(meta))
+
+    @v_args(meta=True)
     def when(self, meta: Any, ch: list[Any]) -> n.When:
         return n.When(ch[0], span=self._span(meta))
 

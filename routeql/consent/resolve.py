@@ -67,8 +67,15 @@ class ConsentState:
     decisions: tuple[CategoryDecision, ...]
     signals: tuple[SignalStatus, ...]
 
+    #: TCF vendor requirements, each with a bit after the categories
+    vendors: tuple[tuple[int, str], ...] = ()
+
     def granted(self, category: str) -> bool:
         return bool(self.mask >> self.categories.index(category) & 1)
+
+    def vendor_ok(self, vendor: tuple[int, str]) -> bool:
+        """Is this TCF vendor requirement (vendor id, basis) met for the event?"""
+        return bool(self.mask >> (len(self.categories) + self.vendors.index(vendor)) & 1)
 
     def decision(self, category: str) -> CategoryDecision:
         for d in self.decisions:
@@ -124,10 +131,13 @@ class Resolver:
             for sig in oo.signals:
                 uses.append(_Use(FORMATS[sig.format], sig.args, oo.categories, True, f"{sig} opt-out"))
         self.uses = tuple(uses)
+        self.vendors = model.vendors
         names: list[str] = []
         for u in uses:
             if u.format.name not in names:
                 names.append(u.format.name)
+        if self.vendors and "tcf" not in names:
+            names.append("tcf")  # vendor requirements read the TC string
         #: the formats this rule set reads, in a fixed order
         self.formats: tuple[SignalFormat, ...] = tuple(FORMATS[n] for n in names)
         self.paths: tuple[tuple[tuple[Any, ...], ...], ...] = tuple(
@@ -149,7 +159,10 @@ class Resolver:
     def read(self, event: Mapping[str, Any]) -> tuple[Any, ...]:
         """The raw value of each format, from the first of its paths that holds one."""
         out = []
-        for paths in self.paths:
+        for fmt, paths in zip(self.formats, self.paths):
+            if fmt.reader is not None:
+                out.append(fmt.reader(event, paths))
+                continue
             raw = None
             for p in paths:
                 raw = get_path(event, p)
@@ -167,9 +180,13 @@ class Resolver:
     # -- decoding, cached for strings
     def _decode(self, fmt: SignalFormat, raw: Any) -> tuple[Any, str | None]:
         cache = self._decode_cache
-        if cache is None or raw.__class__ is not str:
+        if cache is None or not fmt.cacheable or not (raw.__class__ is str or raw.__class__ is tuple):
             return decode_safely(fmt, raw)
-        key = (fmt.name, raw)
+        try:
+            key = (fmt.cache_key, raw)
+            hash(key)
+        except TypeError:
+            return decode_safely(fmt, raw)
         with self._decode_lock:
             hit = cache.get(key)
         if hit is not None:
@@ -211,7 +228,11 @@ class Resolver:
             for i, cat in enumerate(self.categories):
                 mask |= 1 << i
                 decisions.append(CategoryDecision(cat, True, "not enforced", "compat segment: no consent signal"))
-            return ConsentState(mask, self.categories, reg.name, reg.kind, False, tuple(decisions), tuple(statuses))
+            for j, (vendor, basis) in enumerate(self.vendors):
+                mask |= 1 << (len(self.categories) + j)
+                decisions.append(CategoryDecision(f"tcf vendor {vendor}", True, "not enforced", "compat segment: no consent signal"))
+            return ConsentState(mask, self.categories, reg.name, reg.kind, False, tuple(decisions), tuple(statuses),
+                                self.vendors)
         for i, cat in enumerate(self.categories):
             grants: list[str] = []
             denials: list[tuple[str, str]] = []
@@ -251,7 +272,28 @@ class Resolver:
                 decisions.append(CategoryDecision(cat, True, "regime", regime_label + ": no signal means granted"))
             else:
                 decisions.append(CategoryDecision(cat, False, "regime", regime_label + ": no signal means denied"))
-        return ConsentState(mask, self.categories, reg.name, reg.kind, True, tuple(decisions), tuple(statuses))
+        tc = decoded.get("tcf")
+        for j, (vendor, basis) in enumerate(self.vendors):
+            label = f"tcf vendor {vendor}"
+            if tc is _MALFORMED:
+                ok, reason, source = False, "malformed", "malformed TC string"
+            elif tc is None:
+                ok = reg.kind == "opt_out"
+                reason, source = "regime", regime_label + (": no TC string, TCF does not apply" if ok
+                                                            else ": no TC string means no legal basis")
+            else:
+                if basis == "li":
+                    ok = tc.vendor_li(vendor)
+                elif basis == "flexible":
+                    ok = tc.vendor_consent(vendor) or tc.vendor_li(vendor)
+                else:
+                    ok = tc.vendor_consent(vendor)
+                reason, source = "signal", f"tcf vendor {vendor} {basis}" + ("" if ok else " not given")
+            if ok:
+                mask |= 1 << (len(self.categories) + j)
+            decisions.append(CategoryDecision(label, ok, reason, source))
+        return ConsentState(mask, self.categories, reg.name, reg.kind, True, tuple(decisions), tuple(statuses),
+                            self.vendors)
 
     def cached(self, regime: int, raws: Sequence[Any]) -> ConsentState:
         """The consent state, resolved once per distinct signature."""
@@ -284,6 +326,8 @@ def _plain(raw: Any) -> Hashable:
             return ("<object>", repr(sorted(map(repr, raw.items()))))
     if c is list:
         return ("<list>", tuple(_plain(v) for v in raw))
+    if c is tuple:
+        return ("<tuple>", tuple(_plain(v) for v in raw))
     return ("<other>", c.__name__)
 
 

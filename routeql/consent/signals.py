@@ -47,6 +47,14 @@ class SignalFormat:
     signature: Callable[[Any, tuple[tuple[Any, ...], ...]], Hashable] | None = None
     #: decoded values of string signals are worth caching (TC strings and the like)
     cacheable: bool = False
+    #: formats sharing one decoder share decoded values (gpp, usnat, usca read one string)
+    decoder_key: str = ""
+    #: a custom reader, when the signal is more than one value (GPP string + gpp_sid)
+    reader: Callable[[Any, tuple[tuple[str, ...], ...]], Any] | None = None
+
+    @property
+    def cache_key(self) -> str:
+        return self.decoder_key or self.name
 
 
 def _hashable(raw: Any) -> Hashable:
@@ -186,6 +194,423 @@ register(SignalFormat(
     verdict=_rudder_verdict,
     check_args=lambda args, role: "rudderstack is not an opt-out signal" if role == "opt-out" else arg_error(args, strings=True),
     signature=_rudder_signature,
+))
+
+
+
+# ------------------------------------------------------------------ shared helpers
+
+
+def _all(checks: list[bool | None]) -> bool | None:
+    """All granted -> GRANT; any denied -> DENY; otherwise no verdict."""
+    if any(c is False for c in checks):
+        return DENY
+    if checks and all(c is True for c in checks):
+        return GRANT
+    return None
+
+
+def _ints(args: tuple[Any, ...], lo: int, hi: int) -> str | None:
+    if not args:
+        return "expected at least one number"
+    for a in args:
+        if not isinstance(a, int) or isinstance(a, bool) or not lo <= a <= hi:
+            return f"expected numbers from {lo} to {hi}, got {a!r}"
+    return None
+
+
+def _names(args: tuple[Any, ...], allowed: Iterable[str], *, at_least: int = 1) -> str | None:
+    return arg_error(args, names=tuple(allowed), at_least=at_least)
+
+
+# ------------------------------------------------------------------ OneTrust
+
+
+def _onetrust_decode(raw: Any) -> Any:
+    from . import onetrust
+
+    return onetrust.decode(raw)
+
+
+def _onetrust_verdict(decoded: Any, args: tuple[Any, ...]) -> bool | None:
+    # OnetrustActiveGroups lists granted groups only: a group it does not list is denied.
+    # The cookie and groups forms list every group with 1/0: an absent group says nothing.
+    absent = DENY if decoded.source == "OnetrustActiveGroups" else None
+    return _all([decoded.groups.get(a, absent) for a in args])
+
+
+def _onetrust_check(args: tuple[Any, ...], role: str) -> str | None:
+    if role == "opt-out":
+        return None if args == ("gpc",) else "as an opt-out, onetrust takes `gpc` (the cookie's isGpcEnabled flag)"
+    return arg_error(args, strings=True)
+
+
+register(SignalFormat(
+    name="onetrust",
+    description="OneTrust groups: the OptanonConsent cookie, a groups string, or OnetrustActiveGroups",
+    default_paths=(("context", "consent", "onetrust"), ("context", "onetrust")),
+    decode=_onetrust_decode,
+    verdict=_onetrust_verdict,
+    opted_out=lambda d, args: d.is_gpc_enabled is True,
+    check_args=_onetrust_check,
+    cacheable=True,
+))
+
+# ------------------------------------------------------------------ Cookiebot
+
+_COOKIEBOT = ("necessary", "preferences", "statistics", "marketing")
+
+
+def _cookiebot_decode(raw: Any) -> Any:
+    from . import cookiebot
+
+    return cookiebot.decode(raw)
+
+
+register(SignalFormat(
+    name="cookiebot",
+    description="Cookiebot: the CookieConsent cookie or its object (necessary, preferences, statistics, marketing)",
+    default_paths=(("context", "consent", "cookiebot"), ("context", "cookiebot")),
+    decode=_cookiebot_decode,
+    verdict=lambda d, args: _all([bool(getattr(d, a)) for a in args]),
+    check_args=lambda args, role: "cookiebot is not an opt-out signal" if role == "opt-out" else _names(args, _COOKIEBOT),
+    cacheable=True,
+))
+
+# ------------------------------------------------------------------ Google Consent Mode
+
+_GCM_TYPES = ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage",
+              "functionality_storage", "personalization_storage", "security_storage")
+
+
+def _gcm_decode(raw: Any) -> Any:
+    from . import gcm
+
+    return gcm.decode(raw)
+
+
+register(SignalFormat(
+    name="gcm",
+    description="Google Consent Mode v2: {ad_storage: granted|denied, ...}",
+    default_paths=(("context", "consent", "gcm"), ("context", "consent_mode")),
+    decode=_gcm_decode,
+    verdict=lambda d, args: _all([d.get(a) for a in args]),
+    opted_out=lambda d, args: any(d.get(a) is False for a in args),
+    check_args=lambda args, role: _names(args, _GCM_TYPES),
+))
+
+# ------------------------------------------------------------------ TCF
+
+
+def _tcf_decode(raw: Any) -> Any:
+    from . import tcf
+
+    return tcf.decode(raw)
+
+
+_TCF_QUALIFIERS = {"li", "flexible", "publisher", "custom"}
+
+
+def _tcf_parse(args: tuple[Any, ...]) -> tuple[str, str, tuple[int, ...]] | str:
+    """``[li|flexible|publisher|custom] purposes N...`` or ``special_features N...``."""
+    words = [a for a in args if isinstance(a, str)]
+    numbers = tuple(a for a in args if not isinstance(a, str))
+    if args[: len(words)] != tuple(words):
+        return "write the words first, then the numbers: tcf purposes 1 7"
+    qualifier = words[0] if len(words) == 2 and words[0] in _TCF_QUALIFIERS else ""
+    what = words[-1] if words else ""
+    if what not in ("purposes", "special_features") or len(words) > 2 or (len(words) == 2 and not qualifier):
+        return "expected [li | flexible | publisher | custom] purposes N..., or special_features N..."
+    if what == "special_features" and qualifier:
+        return "special_features takes no qualifier"
+    hi = 12 if what == "special_features" else (64 if qualifier == "custom" else 24)
+    problem = _ints(numbers, 1, hi)
+    return problem if problem else (qualifier, what, numbers)
+
+
+def _tcf_check(args: tuple[Any, ...], role: str) -> str | None:
+    if role == "opt-out":
+        return "tcf is not an opt-out signal: TCF carries consent, map it to a category"
+    parsed = _tcf_parse(args)
+    return parsed if isinstance(parsed, str) else None
+
+
+def tcf_verdict(tc: Any, args: tuple[Any, ...]) -> bool | None:
+    """Every listed purpose (or special feature) set in the TC string -> GRANT, else DENY."""
+    parsed = _tcf_parse(args)
+    assert not isinstance(parsed, str)
+    qualifier, what, numbers = parsed
+    if what == "special_features":
+        test = tc.special_feature
+    elif qualifier == "li":
+        test = tc.purpose_li
+    elif qualifier == "flexible":
+        test = lambda n: tc.purpose_consent(n) or tc.purpose_li(n)  # noqa: E731
+    elif qualifier == "publisher":
+        test = tc.pub_purpose_consent
+    elif qualifier == "custom":
+        test = tc.custom_purpose_consent
+    else:
+        test = tc.purpose_consent
+    return GRANT if all(test(n) for n in numbers) else DENY
+
+
+register(SignalFormat(
+    name="tcf",
+    description="IAB TCF v2.2/2.3 TC string (purpose consent, legitimate interest, special features)",
+    default_paths=(("context", "consent", "tcf"), ("context", "gdpr_consent")),
+    decode=_tcf_decode,
+    verdict=tcf_verdict,
+    check_args=_tcf_check,
+    cacheable=True,
+))
+
+# ------------------------------------------------------------------ GPP and its US sections
+
+
+def _gpp_read(event: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
+    """The GPP string, and the applicable section ids (``gpp_sid``) when the event gives them."""
+    from ..runtime import get_path
+
+    raw = None
+    for p in paths:
+        raw = get_path(event, p)
+        if raw is not None:
+            break
+    if raw is None:
+        return None
+    sid = get_path(event, ("context", "consent", "gpp_sid"))
+    if sid is None:
+        sid = get_path(event, ("context", "gpp_sid"))
+    return (raw, _hashable_sid(sid))
+
+
+def _hashable_sid(sid: Any) -> Any:
+    if sid is None or sid.__class__ is str or sid.__class__ is int:
+        return sid
+    if sid.__class__ is list:
+        return tuple(x if x.__class__ in (int, str) else "<malformed>" for x in sid)
+    return "<malformed>"
+
+
+def _parse_sid(sid: Any) -> frozenset[int] | None:
+    from .errors import ConsentDecodeError as _E
+
+    if sid is None:
+        return None
+    items = sid.split(",") if sid.__class__ is str else list(sid) if sid.__class__ is tuple else [sid]
+    out = set()
+    for x in items:
+        try:
+            out.add(int(str(x).strip()))
+        except ValueError:
+            raise _E(f"gpp_sid must list section ids, got {str(x)[:20]!r}", format="gpp") from None
+    return frozenset(out)
+
+
+class GPPSignal:
+    """A decoded GPP string and the sections in force for this event."""
+
+    __slots__ = ("gpp", "applicable")
+
+    def __init__(self, gpp: Any, applicable: frozenset[int] | None) -> None:
+        self.gpp = gpp
+        self.applicable = applicable
+
+    def section(self, name: str) -> Any:
+        sec = self.gpp.section(name)
+        if sec is None or sec.value is None:
+            return None
+        if self.applicable is not None and -1 not in self.applicable and sec.id not in self.applicable:
+            return None  # present, but not the section in force for this event
+        return sec.value
+
+
+def _gpp_decode(raw: Any) -> Any:
+    from . import gpp
+
+    if raw.__class__ is tuple:
+        string, sid = raw
+    else:
+        string, sid = raw, None
+    return GPPSignal(gpp.decode(string), _parse_sid(sid))
+
+
+_US_OPTOUTS = {"sale": "sale_opt_out", "sharing": "sharing_opt_out",
+               "targeted_advertising": "targeted_advertising_opt_out"}
+
+
+def _us_section_opted_out(section: Any, args: tuple[Any, ...]) -> bool:
+    """An MSPA section says the user opted out (1) of any listed processing."""
+    for a in args:
+        if a == "gpc":
+            if getattr(section, "gpc", False):
+                return True
+        elif a == "sensitive" or a == "known_child":
+            continue  # handled with their numbers below
+        elif isinstance(a, str):
+            if getattr(section, _US_OPTOUTS[a], 0) == 1:
+                return True
+    for field, numbers in _numbered(args):
+        values = section.sensitive_data_processing if field == "sensitive" else section.known_child_sensitive_data_consents
+        if any(0 < n <= len(values) and values[n - 1] == 1 for n in numbers):
+            return True
+    return False
+
+
+def _numbered(args: tuple[Any, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    out: list[tuple[str, tuple[int, ...]]] = []
+    current: str | None = None
+    nums: list[int] = []
+    for a in args:
+        if isinstance(a, str):
+            if current:
+                out.append((current, tuple(nums)))
+            current, nums = (a, []) if a in ("sensitive", "known_child") else (None, [])
+        elif current:
+            nums.append(a)
+    if current:
+        out.append((current, tuple(nums)))
+    return out
+
+
+def _us_section_verdict(section: Any, args: tuple[Any, ...]) -> bool | None:
+    """Sensitive-data consents: 2 (consent) grants, 1 (no consent) denies, 0 (n/a) says nothing."""
+    checks: list[bool | None] = []
+    for field, numbers in _numbered(args):
+        values = section.sensitive_data_processing if field == "sensitive" else section.known_child_sensitive_data_consents
+        for n in numbers:
+            v = values[n - 1] if 0 < n <= len(values) else 0
+            checks.append(True if v == 2 else False if v == 1 else None)
+    return _all(checks)
+
+
+_SECTION_SIZES = {"usnat": (16, 3), "usca": (9, 2)}
+
+
+def _us_check(section: str, args: tuple[Any, ...], role: str) -> str | None:
+    if not args:
+        return "expected what to read: sale, sharing, targeted_advertising, gpc, sensitive N..., known_child N..."
+    allowed = {"sale", "sharing", "gpc", "sensitive", "known_child"} | ({"targeted_advertising"} if section == "usnat" else set())
+    sizes = _SECTION_SIZES[section]
+    current = None
+    for a in args:
+        if isinstance(a, str):
+            if a not in allowed:
+                return f"unknown {section} field {a!r}; expected one of {', '.join(sorted(allowed))}"
+            current = a
+            if role == "category" and a not in ("sensitive", "known_child"):
+                return f"{a} is an opt-out; use it in `opt-out ... by {section} {a}`"
+        else:
+            if current not in ("sensitive", "known_child"):
+                return f"a number must follow `sensitive` or `known_child`, got {a!r}"
+            hi = sizes[0] if current == "sensitive" else sizes[1]
+            if not isinstance(a, int) or not 1 <= a <= hi:
+                return f"{section} {current} categories are 1 to {hi}, got {a!r}"
+    for field, numbers in _numbered(args):
+        if not numbers:
+            return f"`{field}` needs category numbers, e.g. {field} 8"
+    return None
+
+
+def _gpp_dispatch(kind: str) -> Callable[..., Any]:
+    def verdict(d: Any, args: tuple[Any, ...]) -> bool | None:
+        section, rest = args[0], args[1:]
+        value = d.section(section)
+        if value is None:
+            return None
+        if section == "tcfeuv2":
+            return tcf_verdict(value, rest)
+        return _us_section_verdict(value, rest)
+
+    def opted_out(d: Any, args: tuple[Any, ...]) -> bool:
+        section, rest = args[0], args[1:]
+        value = d.section(section)
+        if value is None:
+            return False
+        if section == "uspv1":
+            return bool(value.opted_out_of_sale)
+        return _us_section_opted_out(value, rest)
+
+    return verdict if kind == "verdict" else opted_out
+
+
+def _gpp_check(args: tuple[Any, ...], role: str) -> str | None:
+    if not args or args[0] not in ("tcfeuv2", "uspv1", "usnat", "usca"):
+        return "expected a section first: tcfeuv2, uspv1, usnat or usca"
+    section, rest = args[0], args[1:]
+    if section == "tcfeuv2":
+        return _tcf_check(rest, role)
+    if section == "uspv1":
+        if role != "opt-out" or rest != ("sale",):
+            return "uspv1 is an opt-out signal: opt-out ... by gpp uspv1 sale"
+        return None
+    return _us_check(section, rest, role)
+
+
+_GPP_PATHS = (("context", "consent", "gpp"), ("context", "gpp"))
+
+register(SignalFormat(
+    name="gpp",
+    description="IAB GPP string (sections tcfeuv2, uspv1, usnat, usca), honouring gpp_sid",
+    default_paths=_GPP_PATHS,
+    decode=_gpp_decode,
+    verdict=_gpp_dispatch("verdict"),
+    opted_out=_gpp_dispatch("opted_out"),
+    check_args=_gpp_check,
+    cacheable=True,
+    decoder_key="gpp",
+    reader=_gpp_read,
+))
+
+for _section in ("usnat", "usca"):
+    register(SignalFormat(
+        name=_section,
+        description=f"the {_section} section of the event's GPP string",
+        default_paths=_GPP_PATHS,
+        decode=_gpp_decode,
+        verdict=(lambda sec: lambda d, args: _gpp_dispatch("verdict")(d, (sec, *args)))(_section),
+        opted_out=(lambda sec: lambda d, args: _gpp_dispatch("opted_out")(d, (sec, *args)))(_section),
+        check_args=(lambda sec: lambda args, role: _us_check(sec, args, role))(_section),
+        cacheable=True,
+        decoder_key="gpp",
+        reader=_gpp_read,
+    ))
+
+# ------------------------------------------------------------------ US Privacy and GPC
+
+
+def _usp_decode(raw: Any) -> Any:
+    from . import usprivacy
+
+    return usprivacy.decode(raw)
+
+
+register(SignalFormat(
+    name="usp",
+    description="IAB US Privacy string (1YNN): position 3 is the sale opt-out",
+    default_paths=(("context", "consent", "us_privacy"), ("context", "us_privacy")),
+    decode=_usp_decode,
+    opted_out=lambda d, args: bool(d.opted_out_of_sale),
+    check_args=lambda args, role: None if args == ("sale",) else "usp carries one opt-out: opt-out ... by usp sale",
+    cacheable=True,
+))
+
+
+def _gpc_decode(raw: Any) -> Any:
+    from . import gpc
+
+    # GPC off is no signal at all (it is not a grant): only a set preference counts
+    return True if gpc.decode(raw) else None
+
+
+register(SignalFormat(
+    name="gpc",
+    description="Global Privacy Control (Sec-GPC: 1, navigator.globalPrivacyControl)",
+    default_paths=(("context", "gpc"), ("context", "consent", "gpc")),
+    decode=_gpc_decode,
+    opted_out=lambda d, args: d is True,
+    check_args=lambda args, role: None if not args else "gpc takes no arguments",
 ))
 
 
