@@ -54,3 +54,66 @@ def test_decode(benchmark: Any, case: str) -> None:
     decode, value = CASES[case]
     result = benchmark(decode, value)
     assert result is not None  # the value decodes; speed is reported, not asserted
+
+
+# ------------------------------------------------------------------ cached paths
+# What routing pays for a consent signal it has seen before: a decoded-string cache hit,
+# and a whole canonical consent state resolved once per distinct state (target < 1 µs).
+
+_RULES = """
+consent {
+  category analytics   from segment "Analytics", tcf purposes 1 7 8 9
+  category advertising from segment "Advertising", tcf purposes 1 2 3 4
+  opt-out advertising by gpc, usp sale
+  regime eea opt_in when context.location.country in ["DE", "FR"]
+  default regime opt_out
+}
+destination a { requires analytics }
+"""
+
+
+@pytest.fixture(scope="module")
+def consent_rules() -> Any:
+    import routeql
+
+    return routeql.loads(_RULES, "bench.rq")
+
+
+def _event(tc: str) -> dict[str, Any]:
+    return {"type": "track", "event": "E", "context": {"location": {"country": "DE"}, "gpc": True,
+                                                       "consent": {"tcf": tc, "categoryPreferences": {"Analytics": True}}}}
+
+
+@pytest.mark.benchmark(group="consent-cached", max_time=0.25, min_rounds=1000)
+def test_decoded_tc_string_cache_hit(benchmark: Any, consent_rules: Any) -> None:
+    from routeql.consent.signals import FORMATS
+
+    resolver = consent_rules.resolver
+    tc = _TCF["tcf-gppes-real-vlv174"]
+    resolver._decode(FORMATS["tcf"], tc)
+    decoded, problem = benchmark(resolver._decode, FORMATS["tcf"], tc)
+    assert problem is None and decoded.vendor_consent(755)
+
+
+@pytest.mark.benchmark(group="consent-cached", max_time=0.25, min_rounds=1000)
+def test_repeated_consent_state(benchmark: Any, consent_rules: Any) -> None:
+    """Reading the signals of an event and finding its state: what each route() pays."""
+    event = _event(_TCF["tcf-gppes-real-vlv174"])
+    first = consent_rules._state(event, None)
+    state = benchmark(consent_rules._state, event, None)
+    assert state is first
+
+
+@pytest.mark.benchmark(group="consent-cached", max_time=0.25, min_rounds=200)
+def test_uncached_consent_state(benchmark: Any, consent_rules: Any) -> None:
+    """The same state resolved from scratch every time, for comparison."""
+    event = _event(_TCF["tcf-gppes-real-vlv174"])
+    resolver = consent_rules.resolver
+    regime, raws = consent_rules._consent_fn(event)[0], resolver.read(event)
+    cache = resolver._decode_cache
+    resolver._decode_cache = None
+    try:
+        state = benchmark(resolver.resolve, regime, raws)
+    finally:
+        resolver._decode_cache = cache
+    assert state.granted("analytics")

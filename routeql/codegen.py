@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from . import nodes as n
 from . import runtime as rt
+from .consent import signals as sc
 from .consent.resolve import Resolver
 from .model import DestinationModel, FieldAction, Model, Origin
 from .nodes import WILD, format_path
@@ -38,6 +39,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "dict": dict, "list": list, "str": str, "int": int, "float": float, "bool": bool,
     "_E": rt.EMPTY,
     "_NO": rt.MISSING,
+    "_skey": None,  # set below (import order)
     "_eq": rt.eq,
     "_cmp": rt.compare,
     "_in": rt.in_list,
@@ -52,6 +54,7 @@ RUNTIME_NAMES: dict[str, Any] = {
 }
 for _name, (_fn, *_rest) in rt.FUNCTIONS.items():
     RUNTIME_NAMES[f"_f_{_name}"] = _fn
+RUNTIME_NAMES["_skey"] = sc.scalar_key
 
 _SAFE_SCALARS = (type(None), bool, int, float, str)
 
@@ -471,12 +474,18 @@ class _Gen:
 
     # ------------------------------------------------------------ consent
     def consent(self) -> None:
+        """``consent(e)``: the key of the event's consent state, computed inline.
+
+        The key is ``(regime index, one key per signal format)``, exactly what
+        ``Resolver.signature`` computes from the raw signals: the engine looks the state up
+        under it and resolves it from the event on a miss.
+        """
         w = self.w
         r = self.resolver
         with w.block("def consent(e):"):
-            w("# the regime that applies and the raw consent signals, in the resolver's order")
+            w("# the regime that applies and a key for the consent signals (the state cache key)")
             if r is None:
-                w("return -1, ()")
+                w("return (-1,)")
                 w()
                 return
             regimes = r.model.regimes
@@ -492,18 +501,45 @@ class _Gen:
                     with w.block(("if " if first else "elif ") + cond + ":"):
                         w(f"r = {i}")
                 first = False
-            raws = []
-            for i, (fmt, ps) in enumerate(zip(r.formats, r.paths)):
-                var = f"s{i}"
+            keys = []
+            for i, (fmt, ps, uses) in enumerate(zip(r.formats, r.paths, r.args_by_format)):
+                raw, key = f"s{i}", f"k{i}"
+                w(f"# {fmt.name}")
                 if fmt.reader is not None:
-                    w(f"{var} = {self.const(fmt.reader, '_read')}(e, {self.const(ps)})")
+                    w(f"{raw} = {self.const(fmt.reader, '_read')}(e, {self.const(ps)})")
                 else:
-                    w(f"{var} = {vars[ps[0]]}")
+                    w(f"{raw} = {vars[ps[0]]}")
                     for p in ps[1:]:
-                        w(f"if {var} is None: {var} = {vars[p]}")
-                raws.append(var)
-            w("return r, (" + "".join(f"{v}, " for v in raws) + ")")
+                        w(f"if {raw} is None: {raw} = {vars[p]}")
+                if fmt.key_kind == "scalar":
+                    w(f"{key} = {raw} if {raw} is None or {raw}.__class__ is str else "
+                      f"(('bool', {raw}) if {raw} is True or {raw} is False else _skey({raw}))")
+                elif fmt.key_kind == "segment":
+                    self.segment_key(raw, key, fmt, uses)
+                else:
+                    sig = fmt.signature
+                    fn = (lambda raw_, f=sig, u=uses: f(raw_, u)) if sig is not None else sc.scalar_key
+                    w(f"{key} = {self.const(fn, '_sig')}({raw})")
+                keys.append(key)
+            w("return (r, " + "".join(f"{k}, " for k in keys) + ")")
         w()
+
+    def segment_key(self, raw: str, key: str, fmt: Any, uses: tuple[tuple[Any, ...], ...]) -> None:
+        """Segment's key inline: the mapped categoryPreferences values, each a bool, missing
+        or invalid (the generic signature handles every other shape)."""
+        w = self.w
+        names = sc.segment_keys(uses)
+        pref = f"c{next(self.counter)}"
+        with w.block(f"if {raw}.__class__ is dict and ({pref} := {raw}.get('categoryPreferences', _NO)).__class__ is dict:"):
+            parts = []
+            for name in names:
+                v = f"x{next(self.counter)}"
+                w(f"{v} = {pref}.get({self.const(name)}, _NO)")
+                parts.append(f"{v} if {v} is True or {v} is False or {v} is _NO else {self.const(sc.INVALID_KEY)}")
+            w(f"{key} = ('<preferences>', " + "".join(f"{p}, " for p in parts) + ")")
+        with w.block("else:"):
+            fn = lambda raw_, f=fmt.signature, u=uses: f(raw_, u)  # noqa: E731
+            w(f"{key} = {self.const(fn, '_sig')}({raw})")
 
     # ------------------------------------------------------------ payloads
     def payload(self, d: DestinationModel) -> None:

@@ -141,6 +141,7 @@ class RuleSet:
             if model.consent is not None else None
         )
         self.interpreter = Interpreter(model, self.resolver, self.salts)
+        self._states = self.resolver.states if self.resolver is not None else {}
         self.generated: Generated = generate(model, self.resolver, self.salts)
         self._filename = f"<routeql {version[:12]}>"
         namespace: dict[str, Any] = {"__builtins__": {}}
@@ -169,10 +170,13 @@ class RuleSet:
             if consent:
                 raise RouteQLError("consent was given but the rules declare no consent categories")
             return NO_CONSENT_MODEL
-        regime, raws = self._consent_fn(event)
+        key = self._consent_fn(event)
         if consent is None:
-            return resolver.cached(regime, raws)
-        return resolver.resolve(regime, raws, check_external(consent, resolver.categories))
+            state = self._states.get(key)
+            if state is None:  # first sight of this consent state: resolve it from the event
+                state = resolver.state_for(key, key[0], resolver.read(event))
+            return state
+        return resolver.resolve(key[0], resolver.read(event), check_external(consent, resolver.categories))
 
     def _fail(self, exc: BaseException) -> RouteQLError:
         """Turn an unexpected failure in generated code into a RouteQLRuntimeError."""

@@ -67,6 +67,18 @@ def test_random_rule_sets(text: str, evs: list[dict[str, Any]], consent: Any) ->
         agree(rules, ev, consent)
 
 
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event=events())
+def test_compiled_consent_key_is_the_resolvers_signature(bundled: routeql.RuleSet, event: dict[str, Any]) -> None:
+    """The state cache is keyed inline by generated code; it must be the generic signature."""
+    resolver = bundled.resolver
+    assert resolver is not None
+    for tc in (None, "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", "bad"):
+        ev = event if tc is None else dict(event, context=dict(event.get("context") or {}, consent={"tcf": tc}))
+        key = bundled._consent_fn(ev)
+        assert key == resolver.signature(key[0], resolver.read(ev))
+
+
 def test_random_rule_sets_mostly_check() -> None:
     """Guard against the generator drifting into rules that never compile (a vacuous test)."""
     samples: list[str] = []

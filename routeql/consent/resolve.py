@@ -25,7 +25,7 @@ import cachetools
 from ..errors import RouteQLError
 from ..model import ConsentModel
 from ..runtime import get_path
-from .signals import DENY, FORMATS, GRANT, SignalFormat, decode_safely
+from .signals import DENY, FORMATS, GRANT, SignalFormat, decode_safely, scalar_key
 
 __all__ = ["CategoryDecision", "SignalStatus", "ConsentState", "Resolver", "NO_CONSENT_MODEL"]
 
@@ -172,9 +172,16 @@ class Resolver:
         return tuple(out)
 
     def signature(self, regime: int, raws: Sequence[Any]) -> Hashable:
+        """The state-cache key of these raw signals: the compiled ``consent`` function
+        computes the same key inline (see codegen)."""
         sig: list[Hashable] = [regime]
         for f, raw, uses in zip(self.formats, raws, self.args_by_format):
-            sig.append(f.signature(raw, uses) if f.signature else _plain(raw))
+            if f.key_kind == "scalar":
+                sig.append(scalar_key(raw))
+            elif f.signature is not None:
+                sig.append(f.signature(raw, uses))
+            else:
+                sig.append(scalar_key(raw))
         return tuple(sig)
 
     # -- decoding, cached for strings
@@ -297,7 +304,10 @@ class Resolver:
 
     def cached(self, regime: int, raws: Sequence[Any]) -> ConsentState:
         """The consent state, resolved once per distinct signature."""
-        key = self.signature(regime, raws)
+        return self.state_for(self.signature(regime, raws), regime, raws)
+
+    def state_for(self, key: Hashable, regime: int, raws: Sequence[Any]) -> ConsentState:
+        """The state cached under ``key`` (the signature of ``raws``), resolving it on a miss."""
         state = self.states.get(key)
         if state is None:
             state = self.resolve(regime, raws)
@@ -313,22 +323,6 @@ class _Malformed:
 
 
 _MALFORMED = _Malformed()
-
-
-def _plain(raw: Any) -> Hashable:
-    c = raw.__class__
-    if raw is None or c is str or c is bool or c is int or c is float:
-        return raw
-    if c is dict:
-        try:
-            return ("<object>", tuple(sorted((k, _plain(v)) for k, v in raw.items())))
-        except TypeError:
-            return ("<object>", repr(sorted(map(repr, raw.items()))))
-    if c is list:
-        return ("<list>", tuple(_plain(v) for v in raw))
-    if c is tuple:
-        return ("<tuple>", tuple(_plain(v) for v in raw))
-    return ("<other>", c.__name__)
 
 
 def check_external(consent: Any, categories: Sequence[str]) -> dict[str, bool]:

@@ -21,7 +21,12 @@ from typing import Any, Callable, Hashable, Iterable
 from ..runtime import MISSING
 from .errors import ConsentDecodeError
 
-__all__ = ["GRANT", "DENY", "SignalFormat", "FORMATS", "format_names", "arg_error"]
+__all__ = ["GRANT", "DENY", "SignalFormat", "FORMATS", "format_names", "arg_error", "scalar_key", "MISSING_KEY",
+           "INVALID_KEY"]
+
+#: markers in cache keys: a preference the object does not have / has with a non-boolean value
+MISSING_KEY = MISSING
+INVALID_KEY = "<invalid>"
 
 GRANT = True
 DENY = False
@@ -51,6 +56,9 @@ class SignalFormat:
     decoder_key: str = ""
     #: a custom reader, when the signal is more than one value (GPP string + gpp_sid)
     reader: Callable[[Any, tuple[tuple[str, ...], ...]], Any] | None = None
+    #: how compiled code keys the state cache on this signal: "segment" (the mapped
+    #: preferences), "scalar" (the raw string or flag) or "call" (``signature``)
+    key_kind: str = "call"
 
     @property
     def cache_key(self) -> str:
@@ -63,6 +71,24 @@ def _hashable(raw: Any) -> Hashable:
     if raw is None or c is str or c is bool or c is int or c is float:
         return raw
     return ("<malformed>", c.__name__)
+
+
+def scalar_key(raw: Any) -> Hashable:
+    """A cache key for a raw value: strings and null as they are, anything else tagged with
+    its type (Python holds True == 1 == 1.0; the signals do not)."""
+    c = raw.__class__
+    if raw is None or c is str:
+        return raw
+    if c is bool or c is int or c is float:
+        return (c.__name__, raw)
+    if c is list or c is tuple:
+        return (c.__name__, tuple(scalar_key(x) for x in raw))
+    if c is dict:
+        try:
+            return ("dict", tuple(sorted((k, scalar_key(v)) for k, v in raw.items())))
+        except TypeError:
+            return ("dict", repr(raw))
+    return ("<other>", c.__name__)
 
 
 def arg_error(args: tuple[Any, ...], *, strings: bool = False, names: Iterable[str] | None = None,
@@ -106,10 +132,15 @@ def _segment_signature(raw: Any, uses: tuple[tuple[Any, ...], ...]) -> Hashable:
         return ("<no-preferences>",)
     if cp.__class__ is not dict:
         return ("<preferences>", _hashable(cp))
-    keys = sorted({a for args in uses for a in args})
+    keys = segment_keys(uses)
     return ("<preferences>",) + tuple(
-        v if (v is True or v is False or v is MISSING) else "<invalid>" for v in (cp.get(k, MISSING) for k in keys)
+        v if (v is True or v is False or v is MISSING) else INVALID_KEY for v in (cp.get(k, MISSING) for k in keys)
     )
+
+
+def segment_keys(uses: tuple[tuple[Any, ...], ...]) -> list[str]:
+    """The categoryPreferences keys a rule set reads, in a fixed order."""
+    return sorted({a for args in uses for a in args})
 
 
 # ------------------------------------------------------------------ rudderstack
@@ -184,6 +215,7 @@ register(SignalFormat(
     verdict=_segment_verdict,
     check_args=lambda args, role: "segment is not an opt-out signal" if role == "opt-out" else arg_error(args, strings=True),
     signature=_segment_signature,
+    key_kind="segment",
 ))
 
 register(SignalFormat(
@@ -254,6 +286,7 @@ register(SignalFormat(
     opted_out=lambda d, args: d.is_gpc_enabled is True,
     check_args=_onetrust_check,
     cacheable=True,
+    key_kind="scalar",
 ))
 
 # ------------------------------------------------------------------ Cookiebot
@@ -275,6 +308,7 @@ register(SignalFormat(
     verdict=lambda d, args: _all([bool(getattr(d, a)) for a in args]),
     check_args=lambda args, role: "cookiebot is not an opt-out signal" if role == "opt-out" else _names(args, _COOKIEBOT),
     cacheable=True,
+    key_kind="scalar",
 ))
 
 # ------------------------------------------------------------------ Google Consent Mode
@@ -363,6 +397,7 @@ register(SignalFormat(
     verdict=tcf_verdict,
     check_args=_tcf_check,
     cacheable=True,
+    key_kind="scalar",
 ))
 
 # ------------------------------------------------------------------ GPP and its US sections
@@ -594,6 +629,7 @@ register(SignalFormat(
     opted_out=lambda d, args: bool(d.opted_out_of_sale),
     check_args=lambda args, role: None if args == ("sale",) else "usp carries one opt-out: opt-out ... by usp sale",
     cacheable=True,
+    key_kind="scalar",
 ))
 
 
@@ -611,6 +647,7 @@ register(SignalFormat(
     decode=_gpc_decode,
     opted_out=lambda d, args: d is True,
     check_args=lambda args, role: None if not args else "gpc takes no arguments",
+    key_kind="scalar",
 ))
 
 
