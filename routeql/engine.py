@@ -50,6 +50,12 @@ class Options(BaseModel):
     decode_cache_size: int = Field(default=4096, ge=0)
     #: distinct consent states kept; 0 disables
     state_cache_size: int = Field(default=4096, ge=0)
+    #: the largest serialized event accepted (JSON text: route_batch, iter_route, the CLI)
+    max_event_bytes: int = Field(default=1 << 20, ge=1)
+    #: the deepest nesting of objects and lists accepted in a serialized event
+    max_event_depth: int = Field(default=64, ge=1)
+    #: the largest serialized payload the CLI writes for one delivery
+    max_payload_bytes: int = Field(default=1 << 20, ge=1)
 
 
 class Routing:
@@ -235,10 +241,14 @@ class RuleSet:
         for item in events:
             try:
                 if isinstance(item, (str, bytes, bytearray)):
-                    item = _parse_json(item)
+                    item = self.parse_event(item)
                 yield self.route(item, consent)
             except RouteQLError as e:
                 yield Routing({}, NO_CONSENT_MODEL, self.version, error=e)
+
+    def parse_event(self, data: str | bytes | bytearray) -> Any:
+        """Parse one serialized event within the limits (size, then depth); EventError if not."""
+        return parse_event(data, self.options.max_event_bytes, self.options.max_event_depth)
 
     def reference(self, event: Any, consent: Mapping[str, bool] | None = None) -> Outcome:
         """Route with the reference interpreter (slow; for tests and explanations)."""
@@ -249,13 +259,44 @@ class RuleSet:
         return self.route(event, consent, trace=True).explain()
 
 
-def _parse_json(data: str | bytes | bytearray) -> Any:
+def parse_event(data: str | bytes | bytearray, max_bytes: int = 1 << 20, max_depth: int = 64) -> Any:
+    """JSON text -> event, rejecting (EventError) text over ``max_bytes`` or nested deeper
+    than ``max_depth``.  The size is checked before parsing, so a huge line costs nothing."""
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) and len(data) * 4 > max_bytes else len(data)
+    if size > max_bytes:
+        raise EventError(f"event is {size} bytes, over the limit of {max_bytes} bytes")
     try:
-        return json.loads(data)
+        event = json.loads(data)
+    except UnicodeDecodeError:
+        raise EventError("not valid JSON: not UTF-8 text") from None
     except (ValueError, RecursionError) as e:
-        msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+        msg = e.msg if isinstance(e, json.JSONDecodeError) else f"nested deeper than {max_depth} levels"
         pos = f" at char {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
-        raise EventError(f"not valid JSON: {msg}{pos}") from None
+        raise EventError(f"not valid JSON: {msg}{pos}" if isinstance(e, json.JSONDecodeError)
+                         else f"event nests deeper than {max_depth} levels") from None
+    if _depth_over(event, max_depth):
+        raise EventError(f"event nests deeper than {max_depth} levels")
+    return event
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Does ``value`` nest objects/lists more than ``limit`` levels deep?  Iterative."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        c = v.__class__
+        if c is dict:
+            children: Iterable[Any] = v.values()
+        elif c is list:
+            children = v
+        else:
+            continue
+        if depth > limit:
+            return True
+        for child in children:
+            if child.__class__ is dict or child.__class__ is list:
+                stack.append((child, depth + 1))
+    return False
 
 
 def _resolve_salts(model: Model, options: Options) -> dict[tuple[str, str], str]:

@@ -99,6 +99,12 @@ class Interpreter:
 
     # ------------------------------------------------------------ routing
     def route(self, event: Any, external: Mapping[str, bool] | None = None) -> Outcome:
+        try:
+            return self._route(event, external)
+        except RecursionError:
+            raise EventError("event is nested too deeply") from None
+
+    def _route(self, event: Any, external: Mapping[str, bool] | None = None) -> Outcome:
         validate_event(event)
         state = self.consent(event, external)
         deliveries: dict[str, dict[str, Any]] = {}

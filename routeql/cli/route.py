@@ -57,6 +57,7 @@ class Summary:
         self.skipped: dict[str, Counter[str]] = {d: Counter() for d in destinations}
         self.fields: dict[str, set[str]] = {d: set() for d in destinations}
         self.rejections: Counter[str] = Counter()
+        self.oversized: Counter[str] = Counter()
 
     def add(self, routing: Routing, reasons: bool = True) -> None:
         self.events += 1
@@ -88,7 +89,7 @@ class Summary:
             "skipped_everywhere": self.skipped_all,
             "destinations": {
                 d: {"delivered": self.delivered[d], "skipped": dict(self.skipped[d]),
-                    "fields_sent": sorted(self.fields[d])}
+                    "fields_sent": sorted(self.fields[d]), "payloads_over_limit": self.oversized[d]}
                 for d in self.destinations
             },
             "rejections": dict(self.rejections),
@@ -157,7 +158,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 summary.add(routing, reasons=not args.no_reasons)
                 for name, payload in routing.deliveries.items():
                     if name in files:
-                        files[name].write(dump_json(payload) + "\n")
+                        line = dump_json(payload)
+                        if len(line) > rules.options.max_payload_bytes:
+                            summary.oversized[name] += 1
+                            console.note(f"{args.events}:{number}: payload for {name} is over "
+                                         f"{rules.options.max_payload_bytes} bytes: not written")
+                            continue
+                        files[name].write(line + "\n")
     finally:
         for f in files.values():
             f.close()
@@ -179,12 +186,9 @@ def route_line(rules: RuleSet, raw: bytes) -> tuple[Routing | None, str | None]:
     if not text:
         return None, "empty line"
     try:
-        event = json.loads(text)
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
-    except (ValueError, RecursionError) as e:
-        msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
-        return None, f"not valid JSON: {msg}"
+        event = rules.parse_event(text)
+    except EventError as e:
+        return None, e.message
     try:
         return rules.route(event), None
     except EventError as e:
