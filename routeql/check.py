@@ -24,6 +24,7 @@ from .model import (
     FieldPolicy, Model, Origin, Pattern, RegimeModel, SampleRule, SourceModel,
 )
 from .passes import fold, normalize
+from .plancheck import PlanTypes, check_condition_types, check_dest_plan, check_plans
 from .runtime import EVENT_TYPES, FUNCTIONS, compile_regex, glob_to_regex
 
 __all__ = ["check", "ENVELOPE_TYPES", "COMPAT_MODES", "HASH_ALGORITHMS", "TIME_UNITS"]
@@ -101,6 +102,8 @@ class _Checker:
         self.tags: dict[str, list[str]] = {}
         self.resolved_defines: dict[str, Any] = {}
         self.has_consent = False
+        self.plan_nodes: list[n.Plan] = []
+        self.plan_types: PlanTypes | None = None
         self.resolving: list[str] = []
 
     # ------------------------------------------------------------ reporting
@@ -158,6 +161,8 @@ class _Checker:
                         self.duplicate("policy", decl.name, decl, self.policies[decl.name])
                     else:
                         self.policies[decl.name] = decl
+                elif isinstance(decl, n.Plan):
+                    self.plan_nodes.append(decl)
         for name, cd in self.classes.items():
             root = name.split(".")[0]
             if root in ENVELOPE_TYPES:
@@ -499,7 +504,13 @@ class _Checker:
 
     def destination(self, d: n.Destination, index: int) -> DestinationModel:
         requires, whens, samples, keeps, drops, transforms = [], [], [], [], [], []
+        plan_modes: list[tuple[str, str]] = []
         for st in d.body:
+            if isinstance(st, n.DestPlan):
+                mode = check_dest_plan(self, st, bool(self.plan_nodes))
+                if mode is not None:
+                    plan_modes = [m for m in plan_modes if m[0] != mode[0]] + [mode]
+                continue
             if isinstance(st, n.Requires):
                 cats = self.categories_of(st.categories, st.span)
                 requires.append(ConsentReq(cats, st.any, self.origin("requires", d.name, st)))
@@ -538,8 +549,12 @@ class _Checker:
             if req.categories == requires[0].categories and req.any == requires[0].any:
                 self.warn("RQ314", "this requirement repeats an earlier one", req.origin.span)
         self.kept_and_dropped(keeps, drops)
+        if self.plan_types is not None and whens:
+            conj = [c for expr, _ in whens for c in (expr.items if isinstance(expr, n.And) else [expr])]
+            check_condition_types(self, self.plan_types, conj, [expr for expr, _ in whens])
         return DestinationModel(d.name, index, d.tags, d.aliases, d.span, tuple(requires), tuple(whens),
-                                tuple(samples), tuple(keeps), tuple(drops), tuple(transforms))
+                                tuple(samples), tuple(keeps), tuple(drops), tuple(transforms),
+                                plan_modes=tuple(plan_modes))
 
     def action(self, st: Any, owner: str) -> FieldAction | None:
         kind = type(st).__name__.lower()
@@ -661,6 +676,8 @@ class _Checker:
         consent = self.consent(blocks)
         for d in self.defines.values():  # check every define, used or not
             self.define(d.name, d.span)
+        plans = check_plans(self, self.plan_nodes)
+        self.plan_types = PlanTypes(plans) if plans else None
         dests = [self.destination(d, i) for i, d in enumerate(self.destinations.values())]
         by_dest: dict[str, tuple[list[EventPolicy], list[FieldPolicy]]] = {d.name: ([], []) for d in dests}
         for p in self.policies.values():
@@ -672,7 +689,7 @@ class _Checker:
         for d in dests:
             evp, fdp = by_dest[d.name]
             d2 = DestinationModel(d.name, d.index, d.tags, d.aliases, d.span, d.requires, d.whens, d.samples,
-                                  d.keeps, d.drops, d.transforms, tuple(evp), tuple(fdp))
+                                  d.keeps, d.drops, d.transforms, tuple(evp), tuple(fdp), d.plan_modes)
             self.unreachable(d2)
             final.append(d2)
         if any(x.is_error for x in self.diags):
@@ -680,7 +697,7 @@ class _Checker:
         classes = {name: tuple(Pattern(p.segments, name) for p in cd.paths) for name, cd in self.classes.items()}
         salts = tuple(sorted({a.option("salt") for d in final for a in d.transforms if a.option("salt")}))
         return Model(tuple(final), consent, classes, tuple(self.policies), dict(self.sources),
-                     frozenset(self.tags), salts)
+                     frozenset(self.tags), salts, plans)
 
 
 def _optout(categories: tuple[str, ...], sigs: tuple[SourceModel, ...], origin: Origin) -> Any:

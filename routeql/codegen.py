@@ -30,6 +30,8 @@ from .consent.resolve import Resolver
 from .model import DestinationModel, FieldAction, Model, Origin
 from .nodes import WILD, format_path
 from .passes import ANY, OTHER, PASSES, event_dependent, mentioned_events, specialize
+from .plangen import PLAN_RUNTIME, generate_plans
+from .plans import apply_plan, plan_modes
 
 __all__ = ["Generated", "generate", "RUNTIME_NAMES"]
 
@@ -55,6 +57,8 @@ RUNTIME_NAMES: dict[str, Any] = {
 for _name, (_fn, *_rest) in rt.FUNCTIONS.items():
     RUNTIME_NAMES[f"_f_{_name}"] = _fn
 RUNTIME_NAMES["_skey"] = sc.scalar_key
+RUNTIME_NAMES.update(PLAN_RUNTIME)
+RUNTIME_NAMES["_plan_apply"] = apply_plan
 
 _SAFE_SCALARS = (type(None), bool, int, float, str)
 
@@ -86,9 +90,12 @@ class _Writer:
     def block(self, header: str) -> Iterator[None]:
         self(header)
         self.level += 1
+        start = len(self.lines)
         try:
             yield
         finally:
+            if len(self.lines) == start:  # a block must hold a statement
+                self("pass")
             self.level -= 1
 
     @contextmanager
@@ -544,7 +551,7 @@ class _Gen:
     # ------------------------------------------------------------ payloads
     def payload(self, d: DestinationModel) -> None:
         w = self.w
-        with w.block(f"def p_{d.index}(e, g):"):
+        with w.block(f"def p_{d.index}(e, g, pr):"):
             w(f"# payload for destination {_comment(d.name)}  ({d.span.file}:{d.span.line})")
             guards = [a.guard for a in (*d.keeps, *d.drops, *d.transforms)] + [p.guard for p in d.field_policies]
             prepared = {id(g): _prep(g) for g in guards if g is not None}
@@ -578,6 +585,10 @@ class _Gen:
                 self.field_step(a.origin, guard_of(a.guard), f"_drop(p, {self.trie(a)})")
             for a in d.transforms:
                 self.field_step(a.origin, guard_of(a.guard), f"_transform(p, {self.trie(a)}, {self.transform_fn(a)})")
+            if self.model.plans:
+                modes = {p.name: plan_modes(p, d) for p in self.model.plans}
+                w("# the tracking plan: omit or flag what it found (before policies: deny wins)")
+                w(f"if pr is not None and not pr.clean: _plan_apply(p, pr, {self.const(modes, '_pm')}[pr.plan])")
             for fp in d.field_policies:
                 trie = self.const(rt.build_trie(p.segments for p in fp.patterns), "_t")
                 self.field_step(fp.origin, guard_of(fp.guard), f"_drop(p, {trie})")
@@ -621,12 +632,15 @@ class _Gen:
         w(f"# destinations: {len(self.model.destinations)}")
         w()
         self.consent()
+        generate_plans(self, self.model.plans)
         keys = self.decisions()
         for d in self.model.destinations:
             self.payload(d)
         names = "(" + "".join(f"{self.const(d.name)}, " for d in self.model.destinations) + ")"
         w(f"NAMES = {names}")
         w("PAYLOADS = (" + "".join(f"p_{d.index}, " for d in self.model.destinations) + ")")
+        blocks = {p.name: tuple(plan_modes(p, d) for d in self.model.destinations) for p in self.model.plans}
+        w(f"PLAN_MODES = {self.const(blocks, '_pm')}")
         return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys)
 
 

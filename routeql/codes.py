@@ -51,5 +51,9 @@ CODES: dict[str, str] = {
     "RQ312": "consent test inside a regime condition",
     "RQ313": "condition is always true or always false",
     "RQ314": "repeated statement",
+    "RQ315": "unknown tracking plan mode",
+    "RQ316": "invalid tracking plan entry",
+    "RQ317": "invalid field specification",
+    "RQ318": "property not in the tracking plan",
     "RQ400": "hash salt not available",
 }

@@ -32,6 +32,7 @@ from .errors import (
 )
 from .interp import Interpreter, Outcome
 from .model import Model, Origin
+from .plans import CLEAN, PlanResult, Violation, blocks, unplanned_event
 from .parse import parse, parse_condition
 from .result import Reason, Trace, render_trace
 from .runtime import validate_event
@@ -71,15 +72,21 @@ class Routing:
     with ``trace=True``).
     """
 
-    __slots__ = ("deliveries", "consent", "version", "error", "_rules", "_event", "_external", "_outcome")
+    __slots__ = ("deliveries", "consent", "version", "error", "plan", "rejected", "_rules", "_event", "_external",
+                 "_outcome")
 
     def __init__(self, deliveries: dict[str, dict[str, Any]], consent: ConsentState, version: str,
                  rules: "RuleSet | None" = None, event: Any = None, external: Mapping[str, bool] | None = None,
-                 error: RouteQLError | None = None, outcome: Outcome | None = None) -> None:
+                 error: RouteQLError | None = None, outcome: Outcome | None = None,
+                 plan: PlanResult | None = None, rejected: bool = False) -> None:
         self.deliveries = deliveries
         self.consent = consent
         self.version = version
         self.error = error
+        #: what the tracking plan said of the event (None: no plan applies)
+        self.plan = plan
+        #: the plan blocked the event for every destination (see ``violations``)
+        self.rejected = rejected
         self._rules = rules
         self._event = event
         self._external = external
@@ -88,6 +95,16 @@ class Routing:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        """The tracking plan's violations for this event (empty when it is clean)."""
+        if self.plan is None:
+            return ()
+        out = self.plan.violations
+        if not self.plan.planned:
+            out = (unplanned_event(self.plan.plan or "", ""),) + out
+        return out
 
     def _reference(self) -> Outcome | None:
         if self._outcome is None and self.error is None and self._rules is not None:
@@ -120,6 +137,9 @@ class Routing:
         if self.error is not None:
             out["error"] = str(self.error)
             return out
+        if self.plan is not None:
+            out["plan"] = self.plan.to_dict()
+            out["rejected"] = self.rejected
         out["deliveries"] = self.deliveries
         out["skipped"] = {k: v.to_dict() for k, v in self.skipped.items()}
         out["consent"] = self.consent.to_dict()
@@ -157,8 +177,11 @@ class RuleSet:
         exec(code, namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
         self._consent_fn: Callable[[Any], Any] = namespace["consent"]
         self._decide: Callable[[Any, int], list[int]] = namespace["decide"]
-        self._payloads: tuple[Callable[[Any, int], dict[str, Any]], ...] = namespace["PAYLOADS"]
+        self._payloads: tuple[Callable[[Any, int, Any], dict[str, Any]], ...] = namespace["PAYLOADS"]
         self.destinations: tuple[str, ...] = namespace["NAMES"]
+        self._plan: Callable[[Any], PlanResult | None] = namespace["plan"]
+        self._plan_modes: dict[str, tuple[tuple[str, str, str, str], ...]] = namespace["PLAN_MODES"]
+        self.has_plans = bool(model.plans)
 
     # ------------------------------------------------------------ introspection
     @property
@@ -197,17 +220,43 @@ class RuleSet:
         where = f" in {origin.owner} ({origin.at})" if origin is not None else ""
         return RouteQLRuntimeError(f"routing failed{where}: {type(exc).__name__}")
 
+    def _gate(self, event: Any, idx: list[int]) -> tuple[list[int], PlanResult | None, bool]:
+        """The tracking plan: what it says, the destinations it lets through, and whether
+        it blocked the event for every destination."""
+        pr = self._plan(event)
+        if pr is None or pr.clean:
+            return idx, pr, False
+        modes = self._plan_modes[pr.plan]
+        if not any(blocks(pr, m) for m in modes):
+            return idx, pr, False
+        kept = [i for i in idx if blocks(pr, modes[i]) is None]
+        return kept, pr, all(blocks(pr, m) is not None for m in modes)
+
     def decide(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
         """The destinations an event goes to (no payloads built): the fast path."""
         try:
             validate_event(event)
             state = self._state(event, consent)
             names = self.destinations
-            return tuple(names[i] for i in self._decide(event, state.mask))
+            idx = self._decide(event, state.mask)
+            if self.has_plans:
+                idx = self._gate(event, idx)[0]
+            return tuple(names[i] for i in idx)
         except RouteQLError:
             raise
         except Exception as exc:
             raise self._fail(exc) from None
+
+    def validate(self, event: Any) -> PlanResult:
+        """What the tracking plan says of an event (compiled validators)."""
+        try:
+            validate_event(event)
+            pr = self._plan(event) if self.has_plans else None
+        except RouteQLError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+        return pr if pr is not None else CLEAN
 
     def route(self, event: Any, consent: Mapping[str, bool] | None = None, *, trace: bool = False) -> Routing:
         """Route one event: which destinations receive it, and what each receives.
@@ -221,12 +270,16 @@ class RuleSet:
             mask = state.mask
             names = self.destinations
             payloads = self._payloads
-            deliveries = {names[i]: payloads[i](event, mask) for i in self._decide(event, mask)}
+            idx = self._decide(event, mask)
+            pr, rejected = None, False
+            if self.has_plans:
+                idx, pr, rejected = self._gate(event, idx)
+            deliveries = {names[i]: payloads[i](event, mask, pr) for i in idx}
         except RouteQLError:
             raise
         except Exception as exc:
             raise self._fail(exc) from None
-        routing = Routing(deliveries, state, self.version, self, event, consent)
+        routing = Routing(deliveries, state, self.version, self, event, consent, plan=pr, rejected=rejected)
         if trace:
             routing._reference()
         return routing

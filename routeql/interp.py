@@ -14,6 +14,8 @@ from . import nodes as n
 from .consent.resolve import ConsentState, Resolver, NO_CONSENT_MODEL
 from .errors import EventError
 from .model import DestinationModel, FieldAction, Model, Origin
+from .plans import PlanResult, apply_plan, blocks, plan_modes
+from .plans import validate as validate_plan
 from .nodes import WILD, format_path
 from .result import DestinationTrace, FieldFate, Reason, Step, Trace
 from .runtime import (
@@ -27,12 +29,14 @@ __all__ = ["Interpreter", "Outcome"]
 class Outcome:
     """The interpreter's answer for one event."""
 
-    __slots__ = ("deliveries", "reasons", "trace")
+    __slots__ = ("deliveries", "reasons", "trace", "plan")
 
-    def __init__(self, deliveries: dict[str, dict[str, Any]], reasons: dict[str, Reason], trace: Trace) -> None:
+    def __init__(self, deliveries: dict[str, dict[str, Any]], reasons: dict[str, Reason], trace: Trace,
+                 plan: PlanResult | None = None) -> None:
         self.deliveries = deliveries
         self.reasons = reasons
         self.trace = trace
+        self.plan = plan
 
 
 class Interpreter:
@@ -104,23 +108,43 @@ class Interpreter:
         except RecursionError:
             raise EventError("event is nested too deeply") from None
 
+    def plan(self, event: Any) -> tuple[PlanResult | None, Any]:
+        """The plan that applies (the first whose condition holds) and its verdict."""
+        for p in self.model.plans:
+            if p.when is None or self.evaluate(p.when, event, NO_CONSENT_MODEL) is True:
+                return validate_plan(p, event), p
+        return None, None
+
     def _route(self, event: Any, external: Mapping[str, bool] | None = None) -> Outcome:
         validate_event(event)
         state = self.consent(event, external)
+        pr, plan = self.plan(event)
         deliveries: dict[str, dict[str, Any]] = {}
         reasons: dict[str, Reason] = {}
         traces: dict[str, DestinationTrace] = {}
         for d in self.model.destinations:
             steps: list[Step] = []
-            reason = self.decide(d, event, state, steps)
+            modes = plan_modes(plan, d) if plan is not None else None
+            reason = None
+            if pr is not None and modes is not None:
+                blocked = blocks(pr, modes)
+                if blocked is not None:
+                    where = blocked.at
+                    reason = Reason("plan", f"plan {pr.plan}", where, blocked.description)
+                    steps.append(Step("plan", "fail", f"plan {pr.plan}", where, blocked.description))
+                else:
+                    steps.append(Step("plan", "pass" if pr.clean else "skip", f"plan {pr.plan}", "",
+                                      "" if pr.clean else "violations handled by omitting or flagging"))
+            if reason is None:
+                reason = self.decide(d, event, state, steps)
             if reason is not None:
                 reasons[d.name] = reason
                 traces[d.name] = DestinationTrace(d.name, False, reason, tuple(steps))
                 continue
-            payload, fates = self.payload(d, event, state, steps)
+            payload, fates = self.payload(d, event, state, steps, pr, modes)
             deliveries[d.name] = payload
             traces[d.name] = DestinationTrace(d.name, True, None, tuple(steps), tuple(fates))
-        return Outcome(deliveries, reasons, Trace(state, traces))
+        return Outcome(deliveries, reasons, Trace(state, traces), pr)
 
     def decide(self, d: DestinationModel, event: Any, state: ConsentState, steps: list[Step]) -> Reason | None:
         """The first stage that stops ``d`` (integrations, consent, when, sample, policy)."""
@@ -202,8 +226,8 @@ class Interpreter:
     def _active(self, actions: tuple[FieldAction, ...], event: Any, state: ConsentState) -> list[FieldAction]:
         return [a for a in actions if self.holds(a.guard, event, state)]
 
-    def payload(self, d: DestinationModel, event: Any, state: ConsentState,
-                steps: list[Step] | None = None) -> tuple[dict[str, Any], list[FieldFate]]:
+    def payload(self, d: DestinationModel, event: Any, state: ConsentState, steps: list[Step] | None = None,
+                pr: PlanResult | None = None, modes: Any = None) -> tuple[dict[str, Any], list[FieldFate]]:
         keeps = self._active(d.keeps, event, state)
         drops = self._active(d.drops, event, state)
         transforms = self._active(d.transforms, event, state)
@@ -227,6 +251,8 @@ class Interpreter:
             fn = self.transform_fn(a)
             for path in _outermost(_all_matches(payload, a)):
                 _replace(payload, path, fn)
+        if pr is not None and not pr.clean:
+            apply_plan(payload, pr, modes)
         for p in policies:
             for path in _outermost([m for pat in p.patterns for m in _matches(payload, pat.segments)]):
                 _delete(payload, path)

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 #: The order of stages per destination (SPEC §4), identical in both engines.
-STAGES = ("integrations", "consent", "when", "sample", "keep", "drop", "transforms", "policies")
+STAGES = ("plan", "integrations", "consent", "when", "sample", "keep", "drop", "transforms", "policies")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +125,14 @@ class DestinationModel:
     transforms: tuple[FieldAction, ...] = ()
     event_policies: tuple[EventPolicy, ...] = ()
     field_policies: tuple[FieldPolicy, ...] = ()
+    #: this destination's own handling of the tracking plan: (target, mode) overrides
+    plan_modes: tuple[tuple[str, str], ...] = ()
+
+    def plan_mode(self, target: str, default: str) -> str:
+        for t, m in self.plan_modes:
+            if t == target:
+                return m
+        return default
 
     @property
     def integration_names(self) -> tuple[str, ...]:
@@ -224,6 +232,8 @@ class Model:
     tags: frozenset[str] = frozenset()
     #: salts referenced by `hash ... salt config "name"` / `salt env "VAR"`
     salt_refs: tuple[tuple[str, str], ...] = ()
+    #: tracking plans, tried in order (the first whose `when` holds applies)
+    plans: tuple[Any, ...] = ()
 
     def destination(self, name: str) -> DestinationModel:
         for d in self.destinations:

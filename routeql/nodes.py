@@ -27,6 +27,7 @@ __all__ = [
     "ClassDef", "Classify", "Define", "ListDefine", "Guard", "Requires", "RequiresVendor", "When", "Keep",
     "Drop", "Hash", "Redact", "Truncate", "Sample", "Salt", "DestRef", "Destination",
     "ForbidFields", "ForbidEvents", "RequireConsent", "Policy", "Module", "Comment",
+    "TypeSpec", "FieldSpec", "PlanSetting", "PlanEntry", "Plan", "DestPlan",
     "walk", "dump", "load", "format_path", "IDENT",
 ]
 
@@ -421,6 +422,71 @@ class Policy(Node):
     name: str
     body: tuple[Node, ...] = ()
     quoted: bool = True
+
+
+# ------------------------------------------------------------------ tracking plans
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec(Node):
+    """A type in a tracking plan: ``string``, ``array of object { ... }``, ..."""
+
+    name: str  # string | number | integer | boolean | null | any | object | array
+    #: for ``object { ... }``: the fields of the object (None: any keys)
+    fields: "tuple[FieldSpec, ...] | None" = None
+    #: for ``array of T``: the item type (None: any items)
+    items: "TypeSpec | None" = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec(Node):
+    """``required revenue: number >= 0 description "..."`` in a plan entry."""
+
+    path: Path
+    required: bool
+    types: tuple[TypeSpec, ...]
+    enum: "Literal | ListRef | None" = None
+    ranges: tuple[tuple[str, int | float], ...] = ()
+    lengths: tuple[tuple[str, int], ...] = ()
+    pattern: str | None = None
+    format: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSetting(Node):
+    """``unplanned events flag``, ``unplanned properties omit``, ``violations block``."""
+
+    target: str  # "events" | "properties" | "violations"
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry(Node):
+    """``track "Order Completed" { ... }``, ``identify { ... }``, ``common { ... }``."""
+
+    kind: str  # "common" | "track" | "identify" | "page" | "screen" | "group"
+    name: str | None
+    fields: tuple[FieldSpec, ...]
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan(Node):
+    """A tracking plan: settings and entries, applied to events matching ``when``."""
+
+    name: str | None
+    items: tuple[Node, ...]
+    when: "Expr | None" = None
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DestPlan(Node):
+    """``plan violations flag`` in a destination: its own handling of the plan."""
+
+    setting: PlanSetting
 
 
 # ------------------------------------------------------------------ files

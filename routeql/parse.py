@@ -26,8 +26,10 @@ from .errors import Diagnostic, RouteQLSyntaxError, Span, did_you_mean
 
 __all__ = ["parse", "parse_condition", "grammar_text", "parser", "DECLARATION_KEYWORDS", "STATEMENT_KEYWORDS"]
 
-DECLARATION_KEYWORDS = ("consent", "classify", "define", "destination", "policy")
-STATEMENT_KEYWORDS = ("requires", "when", "keep", "drop", "hash", "redact", "truncate", "sample")
+DECLARATION_KEYWORDS = ("consent", "classify", "define", "destination", "policy", "plan")
+STATEMENT_KEYWORDS = ("requires", "when", "keep", "drop", "hash", "redact", "truncate", "sample", "plan")
+PLAN_KEYWORDS = ("unplanned", "violations", "common", "track", "identify", "page", "screen", "group")
+FIELD_KEYWORDS = ("required", "optional")
 POLICY_KEYWORDS = ("forbid", "require")
 CONSENT_KEYWORDS = ("category", "opt-out", "regime", "default", "compat", "signal")
 
@@ -371,6 +373,99 @@ class _ToAst(Transformer[Token, Any]):
     def dest_all(self, meta: Any, ch: list[Token]) -> n.DestRef:
         return n.DestRef("all", "", span=self._span(meta))
 
+    # -- tracking plans
+    @v_args(meta=True)
+    def plan(self, meta: Any, ch: list[Any]) -> n.Plan:
+        name_tok, when, *items = ch
+        quoted = name_tok is not None and name_tok.type == "STRING"
+        name = None if name_tok is None else (self._string(name_tok) if quoted else str(name_tok))
+        return n.Plan(name, tuple(i for i in items if i is not None), when, quoted, span=self._span(meta))
+
+    def _setting(self, meta: Any, target: str, tok: Token) -> n.PlanSetting:
+        return n.PlanSetting(target, str(tok), span=self._span(meta))
+
+    @v_args(meta=True)
+    def unplanned_events(self, meta: Any, ch: list[Token]) -> n.PlanSetting:
+        return self._setting(meta, "events", ch[0])
+
+    @v_args(meta=True)
+    def unplanned_properties(self, meta: Any, ch: list[Token]) -> n.PlanSetting:
+        return self._setting(meta, "properties", ch[0])
+
+    @v_args(meta=True)
+    def violations(self, meta: Any, ch: list[Token]) -> n.PlanSetting:
+        return self._setting(meta, "violations", ch[0])
+
+    @v_args(meta=True)
+    def dest_plan(self, meta: Any, ch: list[Any]) -> n.DestPlan:
+        return n.DestPlan(ch[0], span=self._span(meta))
+
+    def plan_body(self, ch: list[Any]) -> tuple[str | None, tuple[n.FieldSpec, ...]]:
+        desc = None if ch[0] is None else self._string(ch[0])
+        return desc, tuple(ch[1:])
+
+    @v_args(meta=True)
+    def plan_common(self, meta: Any, ch: list[Any]) -> n.PlanEntry:
+        desc, fields = ch[0]
+        return n.PlanEntry("common", None, fields, desc, span=self._span(meta))
+
+    @v_args(meta=True)
+    def plan_entry(self, meta: Any, ch: list[Any]) -> n.PlanEntry:
+        kind, name, (desc, fields) = ch
+        return n.PlanEntry(str(kind), None if name is None else self._string(name), fields, desc, span=self._span(meta))
+
+    @v_args(meta=True)
+    def field_spec(self, meta: Any, ch: list[Any]) -> n.FieldSpec:
+        required, path, types, *constraints = ch
+        kw: dict[str, Any] = {"ranges": [], "lengths": []}
+        for kind, value in constraints:
+            if kind in ("ranges", "lengths"):
+                kw[kind].append(value)
+            else:
+                kw[kind] = value
+        kw["ranges"] = tuple(kw["ranges"])
+        kw["lengths"] = tuple(kw["lengths"])
+        return n.FieldSpec(path, str(required) == "required", types, span=self._span(meta), **kw)
+
+    def type_union(self, ch: list[n.TypeSpec]) -> tuple[n.TypeSpec, ...]:
+        return tuple(ch)
+
+    @v_args(meta=True)
+    def type_simple(self, meta: Any, ch: list[Token]) -> n.TypeSpec:
+        return n.TypeSpec(str(ch[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def type_object(self, meta: Any, ch: list[Any]) -> n.TypeSpec:
+        if ch[0] is None:
+            return n.TypeSpec("object", span=self._span(meta))
+        desc, fields = ch[0]
+        return n.TypeSpec("object", fields, None, desc, span=self._span(meta))
+
+    @v_args(meta=True)
+    def type_array(self, meta: Any, ch: list[Any]) -> n.TypeSpec:
+        return n.TypeSpec("array", None, ch[0], span=self._span(meta))
+
+    def c_enum(self, ch: list[Any]) -> tuple[str, Any]:
+        value = ch[0]
+        if isinstance(value, Token):  # a $LIST
+            return "enum", n.ListRef(str(value)[1:], span=_tok_span(value, self.file))
+        return "enum", value
+
+    def c_range(self, ch: list[Token]) -> tuple[str, Any]:
+        return "ranges", (str(ch[0]), self._number(ch[1]))
+
+    def c_length(self, ch: list[Token]) -> tuple[str, Any]:
+        return "lengths", (str(ch[0]), int(ch[1]))
+
+    def c_pattern(self, ch: list[Token]) -> tuple[str, Any]:
+        return "pattern", self._string(ch[0])
+
+    def c_format(self, ch: list[Token]) -> tuple[str, Any]:
+        return "format", str(ch[0])
+
+    def c_description(self, ch: list[Token]) -> tuple[str, Any]:
+        return "description", self._string(ch[0])
+
     # -- conditions
     @v_args(meta=True)
     def or_(self, meta: Any, ch: list[Any]) -> Any:
@@ -561,6 +656,15 @@ def _describe(exc: UnexpectedInput, text: str, file: str, lines: list[str]) -> D
             guess = did_you_mean(value, POLICY_KEYWORDS)
             return diag("RQ106", f"unknown statement '{value}' in policy",
                         f"did you mean '{guess}'?" if guess else "policy statements start with 'forbid' or 'require consent'", span)
+        if ttype == "NAME" and "UNPLANNED" in expected:
+            guess = did_you_mean(value, PLAN_KEYWORDS)
+            return diag("RQ106", f"unknown statement '{value}' in plan",
+                        f"did you mean '{guess}'?" if guess else "plans hold settings (unplanned, violations) and "
+                        "entries (common, track, identify, page, screen, group)", span)
+        if ttype == "NAME" and "REQUIRED" in expected:
+            guess = did_you_mean(value, FIELD_KEYWORDS)
+            return diag("RQ106", f"expected 'required' or 'optional' before a field, found '{value}'",
+                        f"did you mean '{guess}'?" if guess else "write: required revenue: number", span)
         if ttype == "NAME" and "CATEGORY" in expected:
             guess = did_you_mean(value, CONSENT_KEYWORDS)
             return diag("RQ106", f"unknown statement '{value}' in consent block",

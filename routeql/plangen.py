@@ -1,0 +1,290 @@
+"""Plan models -> Python validators, generated into the rules' module like predicates.
+
+``plan(e)`` picks the plan (the first whose ``when`` holds) and returns a
+:class:`~routeql.plans.PlanResult`; a clean event returns a constant, so the common
+case allocates nothing.  Each entry gets a straight-line function that reads each
+planned field once; nested objects and array items get their own functions.  The
+messages come from :func:`routeql.plans.make_violation`, as in the reference validator
+(:func:`routeql.plans.validate`), which the compiled one must agree with.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from .plans import FORMATS, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation
+from .runtime import compile_regex
+
+if TYPE_CHECKING:
+    from .codegen import _Gen
+
+__all__ = ["generate_plans", "PLAN_RUNTIME"]
+
+
+def _add(v: Any, item: Any) -> list[Any]:
+    if v is None:
+        return [item]
+    v.append(item)
+    return v
+
+
+#: helpers the generated validators call (the module has no builtins)
+PLAN_RUNTIME: dict[str, Any] = {
+    "_padd": _add,
+    "_pmk": make_violation,
+    "_pjt": json_type,
+    "_plen": len,
+    "_penum": enumerate,
+    "_PR": PlanResult,
+    "_ptuple": tuple,
+}
+
+
+class _PlanGen:
+    def __init__(self, gen: "_Gen") -> None:
+        self.g = gen
+        self.w = gen.w
+        self.ids = itertools.count()
+        self.pending: list[tuple[str, TypeRule, str, str]] = []  # nested object validators to emit
+
+    def const(self, value: Any, prefix: str = "_pk") -> str:
+        return self.g.const(value, prefix)
+
+    # ------------------------------------------------------------ one value
+    def type_test(self, t: TypeRule, x: str) -> str:
+        return {
+            "any": "True",
+            "string": f"{x}.__class__ is str",
+            "number": f"({x}.__class__ is int or {x}.__class__ is float)",
+            "integer": f"({x}.__class__ is int or ({x}.__class__ is float and {x}.is_integer()))",
+            "boolean": f"{x}.__class__ is bool",
+            "null": f"{x} is None",
+            "object": f"{x}.__class__ is dict",
+            "array": f"{x}.__class__ is list",
+        }[t.name]
+
+    def value_checks(self, rule: FieldRule, x: str, segs: str, plan: str) -> None:
+        """Checks of a present value; ``segs`` is the expression of its path segments."""
+        w = self.w
+        rc = self.const(rule, "_prule")
+        pc = self.const(plan)
+        tests = [self.type_test(t, x) for t in rule.types]
+        if "True" not in tests:
+            with w.block(f"if not ({' or '.join(tests)}):"):
+                w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+            opener = "else:"
+        else:
+            opener = None
+
+        def body() -> None:
+            if rule.enum is not None:
+                vals = rule.enum
+                if vals and all(type(e) is str for e in vals):
+                    test = f"{x}.__class__ is str and {x} in {self.const(frozenset(vals), '_ps')}"
+                else:
+                    test = f"_in({x}, {self.const(vals)})"
+                with w.block(f"if not ({test}):"):
+                    w(f"v = _padd(v, _pmk('enum', {segs}, {rc}, {pc}))")
+            if rule.ranges:
+                with w.block(f"if {x}.__class__ is int or {x}.__class__ is float:"):
+                    for op, bound in rule.ranges:
+                        with w.block(f"if not ({x} {op} {self.const(bound)}):"):
+                            w(f"v = _padd(v, _pmk('range', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
+            if rule.lengths:
+                with w.block(f"if {x}.__class__ is str or {x}.__class__ is list:"):
+                    w(f"n = _plen({x})")
+                    for op, bound in rule.lengths:
+                        with w.block(f"if not (n {op} {bound}):"):
+                            w(f"v = _padd(v, _pmk('length', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
+            if rule.pattern is not None or rule.format is not None:
+                with w.block(f"if {x}.__class__ is str:"):
+                    if rule.pattern is not None:
+                        rx = self.const(compile_regex(rule.pattern), "_prx")
+                        with w.block(f"if {rx}.search({x}) is None:"):
+                            w(f"v = _padd(v, _pmk('pattern', {segs}, {rc}, {pc}))")
+                    if rule.format is not None:
+                        fn = self.const(FORMATS[rule.format], "_pfmt")
+                        with w.block(f"if not {fn}({x}):"):
+                            w(f"v = _padd(v, _pmk('format', {segs}, {rc}, {pc}))")
+            self.nested(rule, x, segs, plan)
+
+        if opener:
+            with w.block(opener):
+                body()
+        else:
+            body()
+
+    def nested(self, rule: FieldRule, x: str, segs: str, plan: str) -> None:
+        """Object fields and array items: by the first type that matches (as the reference)."""
+        w = self.w
+        structured = [t for t in rule.types if (t.name == "object" and t.fields is not None)
+                      or (t.name == "array" and t.items is not None)]
+        if not structured:
+            return
+        first = True
+        for t in rule.types:  # the first matching type decides
+            test = self.type_test(t, x)
+            kw = "if" if first else "elif"
+            first = False
+            if t in structured:
+                with w.block(f"{kw} {test}:"):
+                    if t.name == "object":
+                        fn = self.object_fn(t, plan)
+                        w(f"v = {fn}({x}, {segs}, v)")
+                    else:
+                        assert t.items is not None
+                        item = FieldRule((), True, (t.items,), rule.origin)
+                        fn = self.item_fn(item, plan)
+                        with w.block(f"for i, y in _penum({x}):"):
+                            w(f"v = {fn}(y, {segs} + (i,), v)")
+            else:
+                if test == "True":
+                    break
+                with w.block(f"{kw} {test}:"):
+                    pass  # this type matches first: no structure to check
+
+    # ------------------------------------------------------------ functions
+    def fields_fn_body(self, fields: tuple[FieldRule, ...], obj: str, prefix: str, plan: str) -> None:
+        w = self.w
+        for f in fields:
+            w(f"# {'required' if f.required else 'optional'} {'.'.join(f.path)}  ({f.origin.at})")
+            x = f"x{next(self.ids)}"
+            src = obj
+            for k in f.path[:-1]:
+                tmp = f"o{next(self.ids)}"
+                w(f"{tmp} = {src}.get({self.const(k)}, _NO) if {src}.__class__ is dict else _NO")
+                src = tmp
+            last = self.const(f.path[-1])
+            w(f"{x} = {src}.get({last}, _NO) if {src}.__class__ is dict else _NO")
+            segs = f"{prefix} + {self.const(f.path)}"
+            if f.required:
+                with w.block(f"if {x} is _NO:"):
+                    w(f"v = _padd(v, _pmk('required', {segs}, {self.const(f, '_prule')}, {self.const(plan)}))")
+                with w.block("else:"):
+                    self.value_checks(f, x, segs, plan)
+            else:
+                with w.block(f"if {x} is not _NO:"):
+                    self.value_checks(f, x, segs, plan)
+
+    def object_fn(self, t: TypeRule, plan: str) -> str:
+        name = f"po_{next(self.ids)}"
+        self.pending.append((name, t, plan, "object"))
+        return name
+
+    def item_fn(self, rule: FieldRule, plan: str) -> str:
+        name = f"pi_{next(self.ids)}"
+        self.pending.append((name, TypeRule("item", (rule,)), plan, "item"))
+        return name
+
+    def emit_pending(self) -> None:
+        w = self.w
+        while self.pending:
+            name, t, plan, kind = self.pending.pop(0)
+            with w.block(f"def {name}(x, s, v):"):
+                if kind == "object":
+                    assert t.fields is not None
+                    self.fields_fn_body(t.fields, "x", "s", plan)
+                else:
+                    assert t.fields is not None
+                    self.value_checks(t.fields[0], "x", "s", plan)
+                w("return v")
+            w()
+
+    def entry_fn(self, plan: PlanModel, e: EntryModel) -> str:
+        w = self.w
+        name = f"pe_{next(self.ids)}"
+        with w.block(f"def {name}(e, v):"):
+            w(f"# plan {plan.name}: {e.label}  ({e.origin.at})")
+            root = "e"
+            for k in e.root:
+                tmp = f"r{next(self.ids)}"
+                w(f"{tmp} = {root}.get({self.const(k)})")
+                w(f"if {tmp}.__class__ is not dict: {tmp} = _E")
+                root = tmp
+            self.fields_fn_body(e.fields, root, self.const(e.root), plan.name)
+            declared = frozenset(f.path[0] for f in e.fields)
+            w("u = None")
+            with w.block(f"if {root}.keys() - {self.const(declared, '_ps')}:"):
+                with w.block(f"for k in {root}:"):
+                    with w.block(f"if k not in {self.const(declared, '_ps')}:"):
+                        w(f"u = _padd(u, {self.const(e.root)} + (k,))")
+            w("return v, u")
+        w()
+        return name
+
+    def plan_fn(self, i: int, plan: PlanModel) -> str:
+        w = self.w
+        entry_fns = {key: self.entry_fn(plan, e) for key, e in plan.index.items()}
+        self.emit_pending()
+
+        def hit(key: tuple[str, str | None]) -> str:
+            """(entry function, entry label, the constant result of a clean event)"""
+            e = plan.index[key]
+            return f"({entry_fns[key]}, {self.const(e.label)}, {self.const(PlanResult(plan.name, True, e.label), '_pclean')})"
+
+        # dispatch tables, at module level: built once, after the functions they hold
+        tables: dict[str, str] = {}
+        for kind, field in (("track", "event"), ("page", "name"), ("screen", "name")):
+            named = [k for k in entry_fns if k[0] == kind and k[1] is not None]
+            if named:
+                table = f"_PT_{i}_{kind}"
+                w(f"{table} = {{" + ", ".join(f"{self.const(k[1])}: {hit(k)}" for k in named) + "}")
+                tables[kind] = table
+        w()
+        name = f"pl_{i}"
+        pname = self.const(plan.name)
+        with w.block(f"def {name}(e):"):
+            w(f"# plan {plan.name}  ({plan.origin.at})")
+            w("v = None")
+            if plan.common is not None:
+                w("# common fields")
+                self.fields_fn_body(plan.common.fields, "e", "()", plan.name)
+            w("t = e['type']")
+            with w.block("if t == 'track':"):
+                w(f"hit = {tables['track']}.get(e.get('event'))" if "track" in tables else "hit = None")
+                with w.block("if hit is None:"):
+                    unplanned = self.const(PlanResult(plan.name, False, None), "_pclean")
+                    w(f"return {unplanned} if v is None else _PR({pname}, False, None, _ptuple(v), ())")
+            for kind in ("identify", "group"):
+                if (kind, None) in entry_fns:
+                    with w.block(f"elif t == {kind!r}:"):
+                        w(f"hit = {hit((kind, None))}")
+            for kind in ("page", "screen"):
+                default = hit((kind, None)) if (kind, None) in entry_fns else "None"
+                if kind in tables or default != "None":
+                    with w.block(f"elif t == {kind!r}:"):
+                        w(f"hit = {tables[kind]}.get(e.get('name'), {default})" if kind in tables else f"hit = {default}")
+            with w.block("else:"):
+                w("hit = None")
+            with w.block("if hit is None:"):
+                clean = self.const(PlanResult(plan.name, True, None), "_pclean")
+                w(f"return {clean} if v is None else _PR({pname}, True, None, _ptuple(v), ())")
+            w("fn, label, ok = hit")
+            w("v, u = fn(e, v)")
+            w(f"return ok if v is None and u is None else _PR({pname}, True, label, "
+              "() if v is None else _ptuple(v), () if u is None else _ptuple(u))")
+        w()
+        return name
+
+
+def generate_plans(gen: "_Gen", plans: tuple[PlanModel, ...]) -> None:
+    """Emit ``plan(e)`` (and its helpers) into the module being generated."""
+    w = gen.w
+    pg = _PlanGen(gen)
+    fns = [pg.plan_fn(i, p) for i, p in enumerate(plans)]
+    pg.emit_pending()
+    with w.block("def plan(e):"):
+        w("# the tracking plan that applies, and what it says of the event")
+        if not plans:
+            w("return None")
+        else:
+            vars = gen.reads([p.when for p in plans if p.when is not None])
+            from .codegen import _prep
+
+            for p, fn in zip(plans, fns):
+                cond = "True" if p.when is None else gen.cond(_prep(p.when), vars)
+                with w.block(f"if {cond}:"):
+                    w(f"return {fn}(e)")
+            w("return None")
+    w()
