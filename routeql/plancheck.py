@@ -210,39 +210,47 @@ class PlanTypes:
 
     def __init__(self, plans: tuple[PlanModel, ...]) -> None:
         self.plans = plans
-        #: (kind, name) -> {full path: FieldRule}
-        self.fields: dict[tuple[str, str | None], dict[tuple[str, ...], FieldRule]] = {}
-        self.common: dict[tuple[str, ...], FieldRule] = {}
-        for p in plans:
+        #: (plan index, kind, name) -> {full path: FieldRule}
+        self.fields: dict[tuple[int, str, str | None], dict[tuple[str, ...], FieldRule]] = {}
+        self.common: dict[int, dict[tuple[str, ...], FieldRule]] = {}
+        #: what each plan's own condition pins down (path -> allowed values)
+        self.scope: list[dict[tuple[Any, ...], set[str]]] = []
+        for i, p in enumerate(plans):
             for e in p.entries:
-                table = self.fields.setdefault((e.kind, e.name), {})
+                table = self.fields.setdefault((i, e.kind, e.name), {})
                 for path, rule in iter_fields(e.fields):
                     table[ENTRY_ROOTS[e.kind] + path] = rule
-            if p.common is not None:
-                for path, rule in iter_fields(p.common.fields):
-                    self.common[path] = rule
+            self.common[i] = {path: rule for path, rule in iter_fields(p.common.fields)} if p.common else {}
+            pinned: dict[tuple[Any, ...], set[str]] = {}
+            for x in (p.when.items if isinstance(p.when, n.And) else [p.when] if p.when is not None else []):
+                for path, values in _allowed(x):
+                    pinned[path] = pinned[path] & values if path in pinned else values
+            self.scope.append(pinned)
 
-    def entries_for(self, conjuncts: list[Any]) -> list[tuple[str, str | None]] | None:
-        """The plan entries events satisfying these conditions can match (None: unknown)."""
-        types: set[str] | None = None
-        events: set[str] | None = None
+    def entries_for(self, conjuncts: list[Any]) -> list[tuple[int, str, str | None]] | None:
+        """The plan entries events satisfying these conditions can match (None: unknown).
+
+        A plan whose own condition contradicts the conditions (another source, say) is out."""
+        pinned: dict[tuple[Any, ...], set[str]] = {}
         for x in conjuncts:
             for path, values in _allowed(x):
-                if path == ("type",):
-                    types = values if types is None else types & values
-                elif path == ("event",):
-                    events = values if events is None else events & values
+                pinned[path] = pinned[path] & values if path in pinned else values
+        types, events = pinned.get(("type",)), pinned.get(("event",))
+        plans = [i for i, scope in enumerate(self.scope)
+                 if not any(path in pinned and not (pinned[path] & values) for path, values in scope.items())]
         if events is not None and (types is None or types == {"track"}):
-            return [("track", e) for e in events]
+            return [(i, "track", e) for i in plans for e in events]
         if types is not None and types <= {"identify", "group"}:
-            return [(t, None) for t in types]
+            return [(i, t, None) for i in plans for t in types]
         return None
 
-    def lookup(self, entries: list[tuple[str, str | None]], path: tuple[Any, ...]) -> tuple[list[FieldRule], bool]:
+    def lookup(self, entries: list[tuple[int, str, str | None]], path: tuple[Any, ...]) -> tuple[list[FieldRule], bool]:
         """(rules for the path in any of the entries, whether every entry is planned)."""
         found = []
         planned = True
         for key in entries:
+            if path[0] != ENTRY_ROOTS[key[1]][0]:
+                continue  # traits on a track event, properties on an identify: not the entry's
             table = self.fields.get(key)
             if table is None:
                 planned = False
@@ -250,12 +258,15 @@ class PlanTypes:
             rule = table.get(path)
             if rule is not None:
                 found.append(rule)
-        rule = self.common.get(path)
-        if rule is not None:
-            found.append(rule)
+        for i in {key[0] for key in entries}:
+            rule = self.common[i].get(path)
+            if rule is not None:
+                found.append(rule)
+        if not any(path[0] == ENTRY_ROOTS[key[1]][0] for key in entries):
+            planned = False  # no entry covers this root: nothing to say
         return found, planned
 
-    def known_paths(self, entries: list[tuple[str, str | None]], root: str) -> list[str]:
+    def known_paths(self, entries: list[tuple[int, str, str | None]], root: str) -> list[str]:
         out = []
         for key in entries:
             for path in self.fields.get(key, {}):
@@ -282,7 +293,7 @@ def check_condition_types(c: "_Checker", types: PlanTypes, conjuncts: list[Any],
     entries = types.entries_for(conjuncts)
     if not entries:
         return
-    labels = ", ".join(f'{k} "{nm}"' if nm else k for k, nm in entries)
+    labels = ", ".join(dict.fromkeys(f'{k} "{nm}"' if nm else k for _, k, nm in entries))
     for expr in exprs:
         for x in n.walk(expr):
             pairs: list[tuple[n.Path, list[Any], Any]] = []
