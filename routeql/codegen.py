@@ -41,6 +41,11 @@ RUNTIME_NAMES: dict[str, Any] = {
     "dict": dict, "list": list, "str": str, "int": int, "float": float, "bool": bool,
     "_E": rt.EMPTY,
     "_NO": rt.MISSING,
+    "_none": lambda e, g, ig: [],
+    "_map": map, "_zip": zip, "_type": type,
+    "_jclass": rt.JSON_CLASS.get,
+    "_BADENV": rt.BAD_ENVELOPE,
+    "_TYPES": rt.EVENT_TYPES,
     "_skey": None,  # set below (import order)
     "_eq": rt.eq,
     "_cmp": rt.compare,
@@ -224,8 +229,25 @@ class _Gen:
         if isinstance(e, n.Match):
             return self.match(e, vars)
         if isinstance(e, n.Call):  # a boolean function used as a condition
+            fast = self.string_test(e, vars)
+            if fast is not None:
+                return fast
             return f"({self.value(e, vars)} is True)"
         raise AssertionError(f"cannot compile condition {e!r}")
+
+    def string_test(self, e: n.Call, vars: dict[tuple[Any, ...], str]) -> str | None:
+        """starts_with / ends_with / contains of a field with a constant string, inlined."""
+        if len(e.args) != 2 or not isinstance(e.args[0], n.Path) or not isinstance(e.args[1], n.Literal) \
+                or type(e.args[1].value) is not str:
+            return None
+        x, lit = vars[e.args[0].segments], self.const(e.args[1].value)
+        if e.name == "starts_with":
+            return f"({x}.__class__ is str and {x}.startswith({lit}))"
+        if e.name == "ends_with":
+            return f"({x}.__class__ is str and {x}.endswith({lit}))"
+        if e.name == "contains":
+            return f"(({lit} in {x}) if {x}.__class__ is str else ({x}.__class__ is list and _f_contains({x}, {lit})))"
+        return None
 
     def value(self, e: Any, vars: dict[tuple[Any, ...], str]) -> str:
         if isinstance(e, n.Path):
@@ -407,20 +429,23 @@ class _Gen:
             w("return out")
         w()
 
+    #: inline a type's event-independent destinations into each of its per-name functions
+    #: while that costs at most this many destination blocks (bounded code, one call per event)
+    INLINE_LIMIT = 6000
+
     def decisions(self) -> int:
+        """One function per (type, event name) key holding only its candidates, and
+        ``decide(e, g)``, which dispatches an event to its key's function in one lookup."""
         model = self.model
         w = self.w
         mentioned: set[str] = set()
         for d in model.destinations:
             for kind, obj, _ in self.decision_parts(d):
-                if kind == "when":
-                    mentioned |= mentioned_events(obj)
-                else:
-                    mentioned |= mentioned_events(obj.guard)
+                mentioned |= mentioned_events(obj if kind == "when" else obj.guard)
         ment = frozenset(mentioned)
         names = sorted(ment)
-        generic: dict[str, str] = {}
-        specific: dict[tuple[str, Any], str] = {}
+        named: dict[tuple[str, Any], str] = {}
+        other: dict[str, str] = {}
         count = 0
         for t in sorted(rt.EVENT_TYPES):
             gen: list[tuple[DestinationModel, list[Any]]] = []
@@ -433,51 +458,63 @@ class _Gen:
                     dependent.append(d)
                 else:
                     gen.append((d, typed))
+            generic = None
             if gen:
-                fname = f"t_{t}"
-                self.decision_function(fname, f"{t} events: rules that do not look at the event name", gen)
-                generic[t] = fname
+                generic = f"t_{t}"
+                self.decision_function(generic, f"{t} events: rules that do not look at the event name", gen)
                 count += 1
             if not dependent:
+                if generic:
+                    other[t] = generic
                 continue
+            inline = len(gen) * (len(names) + 1) <= self.INLINE_LIMIT
             for key in [*names, OTHER]:
-                chosen = []
-                for d in dependent:
-                    parts = self.specialize_dest(d, t, key, ment)
-                    if parts is not None:
-                        chosen.append((d, parts))
-                if not chosen:
-                    specific[(t, key)] = "None"  # a mentioned name with no candidates: not "other"
-                    continue
-                fname = f"t_{t}_{'other' if key is OTHER else next(self.counter)}"
+                chosen = [(d, parts) for d in dependent
+                          if (parts := self.specialize_dest(d, t, key, ment)) is not None]
                 label = "any other name" if key is OTHER else repr(key)
-                self.decision_function(fname, f"{t} events named {label}", chosen)
-                specific[(t, key)] = fname
-                count += 1
-        gtab = "{" + ", ".join(f"{self.const(t)}: {f}" for t, f in generic.items()) + "}"
-        stab = "{" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in specific.items() if k is not OTHER) + "}"
-        otab = "{" + ", ".join(f"{self.const(t)}: {f}" for (t, k), f in specific.items() if k is OTHER and f != "None") + "}"
-        w(f"_GENERIC = {gtab}")
-        w(f"_NAMED = {stab}")
-        w(f"_OTHER = {otab}")
+                if not chosen:
+                    fname = generic or "_none"  # a mentioned name with no candidates: not "other"
+                elif inline:
+                    fname = f"t_{t}_{'other' if key is OTHER else next(self.counter)}"
+                    merged = sorted(gen + chosen, key=lambda dp: dp[0].index)
+                    self.decision_function(fname, f"{t} events named {label}", merged)
+                    count += 1
+                else:
+                    spec = f"t_{t}_{next(self.counter)}"
+                    self.decision_function(spec, f"{t} events named {label}: rules that look at the name", chosen)
+                    fname = f"t_{t}_{'other' if key is OTHER else next(self.counter)}"
+                    self.merge_function(fname, generic, spec)
+                    count += 1
+                if key is OTHER:
+                    other[t] = fname
+                else:
+                    named[(t, key)] = fname
+        w(f"_NAMED = {{" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in named.items()) + "}")
+        w(f"_OTHER = {{" + ", ".join(f"{self.const(t)}: {f}" for t, f in other.items()) + "}")
         w()
         with w.block("def decide(e, g):"):
             w("# the destinations an event goes to, as indices in declaration order")
             w("t = e['type']")
-            w("ig = e.get('integrations')")
-            w("f = _GENERIC.get(t)")
-            w("out = f(e, g, ig) if f is not None else []")
-            if specific:
-                w("f = _NAMED.get((t, e.get('event')), _NO)")
-                w("if f is _NO: f = _OTHER.get(t)")
-                with w.block("if f is not None:"):
-                    w("more = f(e, g, ig)")
-                    with w.block("if more:"):
-                        w("out += more")
-                        w("out.sort()")
-            w("return out")
+            w("f = _NAMED.get((t, e.get('event')))")
+            w("if f is None: f = _OTHER.get(t, _none)")
+            w("return f(e, g, e.get('integrations'))")
         w()
         return count
+
+    def merge_function(self, name: str, generic: str | None, specific: str) -> None:
+        """For very large rule sets: the type's shared function, then the name's own."""
+        w = self.w
+        with w.block(f"def {name}(e, g, ig):"):
+            if generic is None:
+                w(f"return {specific}(e, g, ig)")
+            else:
+                w(f"out = {generic}(e, g, ig)")
+                w(f"more = {specific}(e, g, ig)")
+                with w.block("if more:"):
+                    w("out += more")
+                    w("out.sort()")
+                w("return out")
+        w()
 
     # ------------------------------------------------------------ consent
     def consent(self) -> None:
@@ -488,47 +525,81 @@ class _Gen:
         under it and resolves it from the event on a miss.
         """
         w = self.w
-        r = self.resolver
         with w.block("def consent(e):"):
             w("# the regime that applies and a key for the consent signals (the state cache key)")
-            if r is None:
-                w("return (-1,)")
-                w()
-                return
-            regimes = r.model.regimes
-            exprs = [reg.when for reg in regimes]
-            paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None for p in ps]
-            vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
-            w("r = -1")
-            first = True
-            for i, reg in enumerate(regimes):
-                cond = "True" if reg.when is None else self.cond(_prep(reg.when), vars)
-                with w.rule(reg.origin):
-                    w(f"# regime {_comment(reg.name)} ({reg.kind})")
-                    with w.block(("if " if first else "elif ") + cond + ":"):
-                        w(f"r = {i}")
-                first = False
-            keys = []
-            for i, (fmt, ps, uses) in enumerate(zip(r.formats, r.paths, r.args_by_format)):
-                raw, key = f"s{i}", f"k{i}"
-                w(f"# {fmt.name}")
-                if fmt.reader is not None:
-                    w(f"{raw} = {self.const(fmt.reader, '_read')}(e, {self.const(ps)})")
-                else:
-                    w(f"{raw} = {vars[ps[0]]}")
-                    for p in ps[1:]:
-                        w(f"if {raw} is None: {raw} = {vars[p]}")
-                if fmt.key_kind == "scalar":
-                    w(f"{key} = {raw} if {raw} is None or {raw}.__class__ is str else "
-                      f"(('bool', {raw}) if {raw} is True or {raw} is False else _skey({raw}))")
-                elif fmt.key_kind == "segment":
-                    self.segment_key(raw, key, fmt, uses)
-                else:
-                    sig = fmt.signature
-                    fn = (lambda raw_, f=sig, u=uses: f(raw_, u)) if sig is not None else sc.scalar_key
-                    w(f"{key} = {self.const(fn, '_sig')}({raw})")
-                keys.append(key)
-            w("return (r, " + "".join(f"{k}, " for k in keys) + ")")
+            w(f"return {self.consent_key()}")
+        w()
+
+    def consent_key(self) -> str:
+        """Emit the reads and tests of the consent key; return its expression."""
+        w = self.w
+        r = self.resolver
+        if r is None:
+            return "(-1,)"
+        regimes = r.model.regimes
+        exprs = [reg.when for reg in regimes]
+        paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None for p in ps]
+        vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
+        w("r = -1")
+        first = True
+        for i, reg in enumerate(regimes):
+            cond = "True" if reg.when is None else self.cond(_prep(reg.when), vars)
+            with w.rule(reg.origin):
+                w(f"# regime {_comment(reg.name)} ({reg.kind})")
+                with w.block(("if " if first else "elif ") + cond + ":"):
+                    w(f"r = {i}")
+            first = False
+        keys = []
+        for i, (fmt, ps, uses) in enumerate(zip(r.formats, r.paths, r.args_by_format)):
+            raw, key = f"s{i}", f"k{i}"
+            w(f"# {fmt.name}")
+            if fmt.reader is not None:
+                w(f"{raw} = {self.const(fmt.reader, '_read')}(e, {self.const(ps)})")
+            else:
+                w(f"{raw} = {vars[ps[0]]}")
+                for p in ps[1:]:
+                    w(f"if {raw} is None: {raw} = {vars[p]}")
+            if fmt.key_kind == "scalar":
+                w(f"{key} = {raw} if {raw} is None or {raw}.__class__ is str else "
+                  f"(('bool', {raw}) if {raw} is True or {raw} is False else _skey({raw}))")
+            elif fmt.key_kind == "segment":
+                self.segment_key(raw, key, fmt, uses)
+            else:
+                sig = fmt.signature
+                fn = (lambda raw_, f=sig, u=uses: f(raw_, u)) if sig is not None else sc.scalar_key
+                w(f"{key} = {self.const(fn, '_sig')}({raw})")
+            keys.append(key)
+        return "(r, " + "".join(f"{k}, " for k in keys) + ")"
+
+    def fast(self) -> None:
+        """``fast(e)``: the whole decision in one call, for the common case.
+
+        It checks the envelope (C-speed set operations), keys the consent state and
+        dispatches.  ``None`` sends the engine down the slow path, which does each step
+        on its own and reports errors: a malformed event, a consent state not seen yet.
+        """
+        w = self.w
+        with w.block("def fast(e):"):
+            w("# validation, consent and decision in one call; None: take the slow path")
+            with w.block("if e.__class__ is not dict "
+                         "or not _BADENV.isdisjoint(_zip(e, _map(_jclass, _map(_type, e.values())))):"):
+                w("return None")
+            w("t = e.get('type')")
+            with w.block("if t == 'track':"):
+                with w.block("if e.get('event').__class__ is not str:"):
+                    w("return None")
+            with w.block("elif t not in _TYPES:"):
+                w("return None")
+            if self.resolver is None:
+                w("st = _NOSTATE")
+            else:
+                key = self.consent_key()
+                w(f"st = _STATES.get({key})")
+                with w.block("if st is None:"):
+                    w("return None")
+            w("f = _NAMED.get((t, e.get('event')))")
+            w("if f is None: f = _OTHER.get(t, _none)")
+            w("return st, f(e, st.mask, e.get('integrations'))")
         w()
 
     def segment_key(self, raw: str, key: str, fmt: Any, uses: tuple[tuple[Any, ...], ...]) -> None:
@@ -634,6 +705,7 @@ class _Gen:
         self.consent()
         generate_plans(self, self.model.plans)
         keys = self.decisions()
+        self.fast()
         for d in self.model.destinations:
             self.payload(d)
         names = "(" + "".join(f"{self.const(d.name)}, " for d in self.model.destinations) + ")"

@@ -173,6 +173,8 @@ class RuleSet:
         namespace: dict[str, Any] = {"__builtins__": {}}
         namespace.update(RUNTIME_NAMES)
         namespace.update(self.generated.constants)
+        namespace["_STATES"] = self.resolver.states if self.resolver is not None else {}
+        namespace["_NOSTATE"] = NO_CONSENT_MODEL
         code = compile(self.generated.source, self._filename, "exec")
         exec(code, namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
         self._consent_fn: Callable[[Any], Any] = namespace["consent"]
@@ -180,6 +182,7 @@ class RuleSet:
         self._payloads: tuple[Callable[[Any, int, Any], dict[str, Any]], ...] = namespace["PAYLOADS"]
         self.destinations: tuple[str, ...] = namespace["NAMES"]
         self._plan: Callable[[Any], PlanResult | None] = namespace["plan"]
+        self._fast: Callable[[Any], tuple[ConsentState, list[int]] | None] = namespace["fast"]
         self._plan_modes: dict[str, tuple[tuple[str, str, str, str], ...]] = namespace["PLAN_MODES"]
         self.has_plans = bool(model.plans)
 
@@ -235,6 +238,14 @@ class RuleSet:
     def decide(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
         """The destinations an event goes to (no payloads built): the fast path."""
         try:
+            if consent is None:
+                fast = self._fast(event)
+                if fast is not None:
+                    idx = fast[1]
+                    if self.has_plans:
+                        idx = self._gate(event, idx)[0]
+                    names = self.destinations
+                    return tuple(names[i] for i in idx)
             validate_event(event)
             state = self._state(event, consent)
             names = self.destinations
@@ -265,12 +276,16 @@ class RuleSet:
         but a :class:`~routeql.errors.RouteQLError`.
         """
         try:
-            validate_event(event)
-            state = self._state(event, consent)
+            fast = self._fast(event) if consent is None else None
+            if fast is None:
+                validate_event(event)
+                state = self._state(event, consent)
+                idx = self._decide(event, state.mask)
+            else:
+                state, idx = fast
             mask = state.mask
             names = self.destinations
             payloads = self._payloads
-            idx = self._decide(event, mask)
             pr, rejected = None, False
             if self.has_plans:
                 idx, pr, rejected = self._gate(event, idx)

@@ -535,6 +535,15 @@ ENVELOPE: dict[str, tuple[type, ...]] = {
 
 _JSON_NAMES = {str: "a string", int: "an integer", type(None): "null", dict: "an object"}
 
+#: the classes parsed JSON holds
+JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+#: JSON classes map to themselves, anything else to None (so it can be tested as a class)
+JSON_CLASS = {c: c for c in JSON_TYPES}
+#: every (envelope field, class) pair that is malformed, None standing for any non-JSON
+#: class: an object passes the envelope check exactly when none of its
+#: (key, JSON_CLASS.get(type(value))) pairs is in here
+BAD_ENVELOPE = frozenset((k, c) for k, allowed in ENVELOPE.items() for c in (*JSON_TYPES, None) if c not in allowed)
+
 
 def validate_event(e: Any) -> None:
     """Raise EventError unless ``e`` is an object with a well-typed Segment envelope.
