@@ -641,14 +641,19 @@ class _Gen:
             elif all(k.guard is None for k in d.keeps):
                 trie = rt.build_trie(p.segments for k in d.keeps for p in k.patterns)
                 with w.rule(d.keeps[0].origin):
-                    w(f"# {_comment(' | '.join(k.origin.text for k in d.keeps))}")
-                    w(f"p = _project(e, {self.const(trie, '_t')})")
+                    for k in d.keeps:
+                        w(f"# {_comment(k.origin.text)}  ({k.origin.at})")
+                    if trie.whole or trie.wild is not None:
+                        w(f"p = _project(e, {self.const(trie, '_t')})")
+                    else:
+                        w("p = {}")
+                        self.projection(trie, "e", "p")
             else:
                 w("k = []")
                 for k in d.keeps:
                     pats = self.const(tuple(p.segments for p in k.patterns), "_k")
                     with w.rule(k.origin):
-                        w(f"# {_comment(k.origin.text)}")
+                        w(f"# {_comment(k.origin.text)}  ({k.origin.at})")
                         g = guard_of(k.guard)
                         w(f"k += {pats}" if g is None else f"if {g}: k += {pats}")
                 w("p = _project(e, _trie(k))")
@@ -665,6 +670,32 @@ class _Gen:
                 self.field_step(fp.origin, guard_of(fp.guard), f"_drop(p, {trie})")
             w("return p")
         w()
+
+    def projection(self, node: Any, src: str, dst: str) -> None:
+        """Straight-line code for a keep trie (the same result as ``runtime.project``):
+        kept values copied, objects on the way created, lists projected per element."""
+        w = self.w
+        for key, child in node.children.items():
+            k = self.const(key)
+            x = f"x{next(self.counter)}"
+            if child.whole:
+                w(f"{x} = {src}.get({k}, _NO)")
+                with w.block(f"if {x} is not _NO:"):
+                    # JSON scalars are immutable: shared; containers are copied
+                    w(f"{dst}[{k}] = {x} if {x}.__class__ is str or {x} is None or {x}.__class__ is int "
+                      f"or {x}.__class__ is float or {x}.__class__ is bool else _copy({x})")
+                continue
+            w(f"{x} = {src}.get({k})")
+            if child.wild is not None:
+                with w.block(f"if {x}.__class__ is dict or {x}.__class__ is list:"):
+                    w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
+                continue
+            with w.block(f"if {x}.__class__ is dict:"):
+                o = f"o{next(self.counter)}"
+                w(f"{dst}[{k}] = {o} = {{}}")
+                self.projection(child, x, o)
+            with w.block(f"elif {x}.__class__ is list:"):
+                w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
 
     def field_step(self, origin: Origin, guard: str | None, call: str) -> None:
         w = self.w

@@ -331,13 +331,16 @@ def _project(v: Any, patterns: list[tuple[Any, ...]]) -> Any:
     if any(len(p) == 0 for p in patterns):
         return _copy(v)
     if type(v) is dict:
+        # keys in the order the patterns name them; a wildcard adds the rest in event order
+        named = list(dict.fromkeys(p[0] for p in patterns if p[0] is not WILD and p[0] in v))
+        if any(p[0] is WILD for p in patterns):
+            named += [k for k in v if k not in named]
         out = {}
-        for k, x in v.items():
+        for k in named:
             sub = [p[1:] for p in patterns if p[0] is WILD or p[0] == k]
-            if sub:
-                r = _project(x, sub)
-                if r is not _NOTHING:
-                    out[k] = r
+            r = _project(v[k], sub)
+            if r is not _NOTHING:
+                out[k] = r
         return out
     if type(v) is list:
         return [r for r in (_project(x, patterns) for x in v) if r is not _NOTHING]

@@ -468,7 +468,9 @@ def apply_plan(payload: dict[str, Any], result: PlanResult, modes: tuple[str, st
         ctx = payload["context"] = {}
     protocols: dict[str, Any] = {}
     if flagged:
-        protocols["violations"] = [v.to_dict() for v in flagged]
+        # no rule positions in customer payloads: they would change with the rules' paths
+        protocols["violations"] = [{"type": v.type, "field": v.field, "description": v.description, "plan": v.plan}
+                                   for v in flagged]
     if omitted:
         protocols["omitted"] = omitted
     ctx["protocols"] = protocols

@@ -644,18 +644,29 @@ def build_trie(patterns: Iterable[tuple[Any, ...]]) -> Trie:
 
 
 def project(v: Any, node: Trie) -> Any:
-    """Copy only what the trie keeps; lists are projected element by element."""
+    """Copy only what the trie keeps; lists are projected element by element.
+
+    A kept object lists its keys in the order the rules keep them (a ``*`` adds the
+    remaining keys in the event's order): the same order generated projections use.
+    """
     if node.whole:
         return copy_json(v)
     c = v.__class__
     if c is dict:
         out = {}
-        for k, x in v.items():
-            sub = node.child(k)
-            if sub is not None:
-                r = project(x, sub)
+        for k, sub in node.children.items():
+            if k in v:
+                if node.wild is not None:
+                    sub = node.child(k)  # type: ignore[assignment]
+                r = project(v[k], sub)
                 if r is not MISSING:
                     out[k] = r
+        if node.wild is not None:
+            for k, x in v.items():
+                if k not in node.children:
+                    r = project(x, node.wild)
+                    if r is not MISSING:
+                        out[k] = r
         return out
     if c is list:
         out_l = []

@@ -130,6 +130,8 @@ def atoms(draw: st.DrawFn) -> str:
         return "event in [" + ", ".join(json.dumps(x) for x in names) + "]" if len(names) > 1 else f"event = {json.dumps(names[0])}"
     if kind == 2:
         op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
+        if path == "timestamp":
+            path = "properties.price"  # a string field in the Segment spec: numbers would not check
         lit = draw(st.sampled_from(["1", "100", "1.5", '"b"'] if op not in ("=", "!=") else LITERALS))
         return f"{path} {op} {lit}"
     if kind == 3:
@@ -197,7 +199,8 @@ def destinations(draw: st.DrawFn, index: int) -> str:
             extra = {"hash": draw(st.sampled_from(["", ' salt "s"'])), "redact": "",
                      "truncate": " to " + draw(st.sampled_from(["/24", "/16 /32", "3", "day", "hour"])), "drop": ""}[verb]
             lines.append(f"{verb} {', '.join(targets)}{extra}{draw(guards())}")
-    tags = draw(st.sampled_from(["", " tagged ads", " tagged analytics", " tagged ads, analytics"]))
+    # d0 carries both tags, so policies over `tagged ads` / `tagged analytics` always resolve
+    tags = " tagged ads, analytics" if index == 0 else draw(st.sampled_from(["", " tagged ads", " tagged analytics", " tagged ads, analytics"]))
     alias = draw(st.sampled_from(["", ' alias "Dest 2"'])) if index == 2 else ""
     return f"destination d{index}{tags}{alias} {{\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
 
