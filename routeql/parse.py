@@ -714,8 +714,7 @@ def _expect_hint(expected: set[str]) -> str | None:
 
 def _strip_strings(text: str) -> str:
     """The text with string, name and comment contents blanked (positions kept)."""
-    return re.sub(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`|#[^\n]*",
-                  lambda m: " " * len(m.group(0)), text)
+    return _TOKENS_WITH_COMMENTS.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _unclosed_brace(text: str) -> tuple[int, int] | None:
@@ -745,9 +744,15 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_TOKENS_WITH_COMMENTS = re.compile(
+    r"(?<![A-Za-z0-9_])r\"[^\"\n]*\"|(?<![A-Za-z0-9_])r'[^'\n]*'"  # raw strings have no escapes
+    r"|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`|(#[^\n]*)"
+)
+
+
 def _comments(text: str, file: str) -> tuple[n.Comment, ...]:
     out = []
-    for m in re.finditer(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`|(#[^\n]*)", text):
+    for m in _TOKENS_WITH_COMMENTS.finditer(text):
         if m.group(1) is not None:
             line = text.count("\n", 0, m.start()) + 1
             col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
