@@ -206,7 +206,7 @@ class _Checker:
             if isinstance(item, n.OptOut):
                 for c in item.categories:
                     if c not in self.categories:
-                        self.unknown("RQ206", "consent category", c, item.span, self.categories)
+                        self.unknown("RQ206", "consent category", c, self.name_span(item.span, c), self.categories)
                 sigs = tuple(s for s in (self.source(s, "opt-out") for s in item.signals) if s is not None)
                 optouts.append(_optout(item.categories, sigs, self.origin("opt-out", "consent", item)))
             elif isinstance(item, n.Regime):
@@ -492,11 +492,24 @@ class _Checker:
         c = self.condition(g.expr)
         return n.Not(c, span=g.span) if g.unless else c
 
+    def name_span(self, span: Span, name: str) -> Span:
+        """The span of ``name`` written inside ``span`` (for a caret under just the name)."""
+        line = _source_line(self.sources, span)
+        if line is None or span.line != span.end_line:
+            return span
+        import re as _re
+
+        m = _re.search(r"(?<![\w`])" + _re.escape(name) + r"(?![\w`])", line[span.col - 1: span.end_col - 1])
+        if m is None:
+            return span
+        col = span.col + m.start()
+        return Span(span.file, span.line, col, span.line, col + len(name))
+
     def categories_of(self, names: Sequence[str], span: Span) -> tuple[str, ...]:
         ok = []
         for c in names:
             if c not in self.categories:
-                self.unknown("RQ206", "consent category", c, span, self.categories,
+                self.unknown("RQ206", "consent category", c, self.name_span(span, c), self.categories,
                              "declare it in the consent block" if self.categories else "add a consent { category ... } block")
             else:
                 ok.append(c)

@@ -127,7 +127,7 @@ def test_every_problem_at_once_with_positions() -> None:
     with pytest.raises(RouteQLCheckError) as info:
         routeql.loads(text, "t.rq")
     got = [(d.code, d.span.line, d.span.col) for d in info.value.diagnostics]
-    assert got == [("RQ206", 3, 3), ("RQ302", 4, 15), ("RQ201", 6, 29)]
+    assert got == [("RQ206", 3, 12), ("RQ302", 4, 15), ("RQ201", 6, 29)]
 
 
 def test_golden_rendering() -> None:
