@@ -35,6 +35,19 @@ def test_rule_examples_compile(where: str, text: str, monkeypatch: pytest.Monkey
     routeql.loads(text, where, salts=salts)
 
 
+def test_multi_file_examples_compile_together() -> None:
+    """``routeql-file`` blocks of one page are the files of one rule set."""
+    from routeql.engine import compile_sources
+
+    by_page: dict[str, dict[str, str]] = {}
+    for where, text in blocks("routeql-file"):
+        page = where.split(":")[0]
+        by_page.setdefault(page, {})[where] = text
+    assert by_page, "no routeql-file examples found"
+    for page, files in by_page.items():
+        compile_sources(files)
+
+
 @pytest.mark.parametrize("where,text", blocks("routeql-condition"), ids=lambda x: x if ":" in str(x) else "")
 def test_condition_examples_compile(where: str, text: str) -> None:
     for line in text.strip().splitlines():

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         importlib.import_module(f"{__name__}.{module}").register(sub)
+    for command in sub.choices.values():  # --color works after the subcommand too
+        command.add_argument("--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS,
+                             help="colour output (default: auto, on a terminal)")
     return parser
 
 

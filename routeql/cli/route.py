@@ -190,7 +190,11 @@ def route_line(rules: RuleSet, raw: bytes) -> tuple[Routing | None, str | None]:
     except EventError as e:
         return None, e.message
     try:
-        return rules.route(event), None
+        routing = rules.route(event)
+        if routing.rejected:  # the tracking plan blocked it for every destination
+            why = "; ".join(v.description for v in routing.violations[:5])
+            return None, f"blocked by tracking plan '{routing.plan.plan if routing.plan else ''}': {why}"
+        return routing, None
     except EventError as e:
         return None, f"malformed event: {e.message}"
     except RouteQLError as e:
