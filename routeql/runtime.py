@@ -259,7 +259,7 @@ def _length(v: Any) -> Any:
     c = v.__class__
     if c is str:
         return len(v.encode("utf-8", "surrogatepass"))
-    if c is list:
+    if c is list or c is tuple:  # a list literal is a tuple
         return len(v)
     if v is None:
         return 0
@@ -270,7 +270,7 @@ def _contains(v: Any, sub: Any) -> bool:
     c = v.__class__
     if c is str:
         return sub.__class__ is str and sub in v
-    if c is list:
+    if c is list or c is tuple:  # a list literal is a tuple
         return any(eq(x, sub) for x in v)
     return False
 
