@@ -258,6 +258,16 @@ class RuleSet:
         except Exception as exc:
             raise self._fail(exc) from None
 
+    def consent_state(self, event: Any, consent: Mapping[str, bool] | None = None) -> ConsentState:
+        """The canonical consent state of an event (cached), without routing it."""
+        try:
+            validate_event(event)
+            return self._state(event, consent)
+        except RouteQLError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+
     def validate(self, event: Any) -> PlanResult:
         """What the tracking plan says of an event (compiled validators)."""
         try:

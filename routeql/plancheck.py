@@ -126,7 +126,7 @@ def check_fields(c: "_Checker", plan: str, specs: Iterable[n.FieldSpec], *, top:
 def _type_rule(c: "_Checker", plan: str, t: n.TypeSpec) -> TypeRule:
     fields = check_fields(c, plan, t.fields) if t.fields is not None else None
     items = _type_rule(c, plan, t.items) if t.items is not None else None
-    return TypeRule(t.name, fields, items)
+    return TypeRule(t.name, fields, items, t.description)
 
 
 def check_field(c: "_Checker", plan: str, f: n.FieldSpec, path: tuple[str, ...]) -> FieldRule | None:

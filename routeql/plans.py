@@ -66,6 +66,7 @@ class TypeRule:
     name: str
     fields: tuple["FieldRule", ...] | None = None
     items: "TypeRule | None" = None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
