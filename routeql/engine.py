@@ -108,7 +108,7 @@ class Routing:
 
     def _reference(self) -> Outcome | None:
         if self._outcome is None and self.error is None and self._rules is not None:
-            self._outcome = self._rules.interpreter.route(self._event, self._external)
+            self._outcome = self._rules.reference(self._event, self._external)
         return self._outcome
 
     @property
@@ -330,28 +330,52 @@ class RuleSet:
 
     def reference(self, event: Any, consent: Mapping[str, bool] | None = None) -> Outcome:
         """Route with the reference interpreter (slow; for tests and explanations)."""
-        ext = None if consent is None else (check_external(consent, self.resolver.categories) if self.resolver else {})
-        return self.interpreter.route(event, ext)
+        try:
+            ext = None if consent is None else (check_external(consent, self.resolver.categories) if self.resolver else {})
+            return self.interpreter.route(event, ext)
+        except RouteQLError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
 
     def explain(self, event: Any, consent: Mapping[str, bool] | None = None) -> str:
         return self.route(event, consent, trace=True).explain()
 
 
+class _NotJSON(ValueError):
+    """A number JSON does not have (NaN, Infinity, or a float too large)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotJSON("a number too large for a float")
+    return value
+
+
 def parse_event(data: str | bytes | bytearray, max_bytes: int = 1 << 20, max_depth: int = 64) -> Any:
     """JSON text -> event, rejecting (EventError) text over ``max_bytes`` or nested deeper
-    than ``max_depth``.  The size is checked before parsing, so a huge line costs nothing."""
+    than ``max_depth``, and numbers JSON does not have (NaN, Infinity, 1e999).  The size is
+    checked before parsing, so a huge line costs nothing."""
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) and len(data) * 4 > max_bytes else len(data)
     if size > max_bytes:
         raise EventError(f"event is {size} bytes, over the limit of {max_bytes} bytes")
     try:
-        event = json.loads(data)
+        event = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise EventError("not valid JSON: not UTF-8 text") from None
-    except (ValueError, RecursionError) as e:
-        msg = e.msg if isinstance(e, json.JSONDecodeError) else f"nested deeper than {max_depth} levels"
-        pos = f" at char {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
-        raise EventError(f"not valid JSON: {msg}{pos}" if isinstance(e, json.JSONDecodeError)
-                         else f"event nests deeper than {max_depth} levels") from None
+    except json.JSONDecodeError as e:
+        raise EventError(f"not valid JSON: {e.msg} at char {e.pos}") from None
+    except _NotJSON as e:
+        raise EventError(f"not valid JSON: {e}") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise EventError("not valid JSON: an integer with too many digits") from None
+    except RecursionError:
+        raise EventError(f"event nests deeper than {max_depth} levels") from None
     if _depth_over(event, max_depth):
         raise EventError(f"event nests deeper than {max_depth} levels")
     return event

@@ -83,9 +83,11 @@ def format_path(segments: tuple[Segment, ...]) -> str:
     for i, seg in enumerate(segments):
         if isinstance(seg, Wild):
             out.append(".*" if i else "*")
-        elif isinstance(seg, int):
+        elif isinstance(seg, int) and not isinstance(seg, bool):
             out.append(f"[{seg}]")
         else:
+            if not isinstance(seg, str):  # a non-string key (possible in a Python dict, never in JSON)
+                seg = repr(seg)
             text = seg if IDENT.match(seg) else "`" + seg.replace("\\", "\\\\").replace("`", "\\`") + "`"
             out.append(("." if i else "") + text)
     return "".join(out)

@@ -584,3 +584,45 @@ def test_bundled_rules_agree_on_every_example_event(bundled: routeql.RuleSet, ex
     for ev in example_events:
         delivered += len(route_both(bundled, ev).deliveries)
     assert delivered > len(example_events)
+
+
+# ------------------------------------------------------------ found by fuzzing (fuzz/)
+
+_FUZZ_RULES = (
+    "consent { category advertising }\n"
+    "destination a {\n  requires advertising\n  when type = \"track\"\n  drop properties.secret\n}\n"
+)
+
+
+def test_explain_names_fields_under_non_string_keys() -> None:
+    """A Python dict may carry keys JSON cannot (ints, tuples); explaining must not crash."""
+    rules = routeql.loads(_FUZZ_RULES)
+    event = {"type": "track", "event": "x", "properties": {1: "a", (2, 3): "b", "secret": "s"}}
+    text = rules.explain(event, {"advertising": True})
+    assert "properties[1]" in text and "properties.`(2, 3)`" in text and "properties.secret" in text
+    assert "dropped" in text
+
+
+class _HostileConsent(dict):  # type: ignore[type-arg]
+    def items(self):  # type: ignore[no-untyped-def, override]
+        raise ZeroDivisionError("hostile")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("hostile")
+
+
+@pytest.mark.parametrize("consent", [{"advertising": "yes"}, 5, {"nope": True}, _HostileConsent(advertising=True)])
+def test_reference_reports_bad_consent_as_a_routeql_error(consent: Any) -> None:
+    rules = routeql.loads(_FUZZ_RULES)
+    with pytest.raises(RouteQLError):
+        rules.reference({"type": "track", "event": "x"}, consent)
+
+
+@pytest.mark.parametrize("event", [[1], None, {"type": 5}, {"type": "track", "properties": [1]}, {(1,): 2}])
+def test_reference_and_route_reject_bad_events_alike(event: Any) -> None:
+    rules = routeql.loads(_FUZZ_RULES)
+    with pytest.raises(EventError) as fast:
+        rules.route(event, {"advertising": True})
+    with pytest.raises(EventError) as slow:
+        rules.reference(event, {"advertising": True})
+    assert str(fast.value) == str(slow.value)

@@ -98,4 +98,18 @@ def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """One line of JSON (strict: NaN and Infinity are not JSON; non-JSON floats become null)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_only(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _finite_only(v: Any) -> Any:
+    if v.__class__ is float and (v != v or v in (float("inf"), float("-inf"))):
+        return None
+    if v.__class__ is dict:
+        return {k: _finite_only(x) for k, x in v.items()}
+    if v.__class__ is list:
+        return [_finite_only(x) for x in v]
+    return v

@@ -288,14 +288,31 @@ _JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "numbe
 
 
 def describe(value: object) -> str:
-    """A short description of a bad value for an error message, never echoing long text.
+    """A short description of a bad value for an error message: its type and size, never
+    its content (a consent value can be anything a user typed, and errors get logged).
 
-    >>> describe("yes"), describe("x" * 100), describe(None), describe([1])
-    ("string 'yes'", 'string of 100 characters', 'null', 'array')
+    >>> describe("yes"), describe("x" * 100), describe(None), describe([1]), describe(True)
+    ('string of 3 characters', 'string of 100 characters', 'null', 'array', 'boolean')
     """
     kind = _JSON_TYPES.get(type(value), type(value).__name__)
-    if isinstance(value, (str, bytes)):
-        return f"{kind} {value!r}" if len(value) <= 16 else f"{kind} of {len(value)} characters"
-    if type(value) in (int, float) and -1e15 < value < 1e15:  # bounded: repr of huge ints raises
-        return f"{kind} {value!r}"
+    if isinstance(value, str):
+        return f"{kind} of {len(value)} characters"
+    if isinstance(value, (bytes, bytearray)):
+        return f"{len(value)} bytes"
     return kind
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,31}")
+
+
+def describe_name(value: object) -> str:
+    """Describe a bad *name* (a consent type, a section, a cookie field key): a short
+    identifier is quoted so the user can find the typo; anything else is described like a
+    value, by type and size only.
+
+    >>> describe_name("ad_storag"), describe_name("x y"), describe_name(3)
+    ("'ad_storag'", 'string of 3 characters', 'number')
+    """
+    if isinstance(value, str) and _NAME.fullmatch(value):
+        return repr(value)
+    return describe(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from ._bits import describe
+from ._bits import describe, describe_name
 from .errors import ConsentDecodeError
 
 __all__ = ["CONSENT_TYPES", "GCMState", "decode", "decode_gcs"]
@@ -78,7 +78,7 @@ def decode(obj: object) -> GCMState:
     >>> decode({"ad_storage": "yes"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    routeql.consent.errors.ConsentDecodeError: gcm: ad_storage must be 'granted' or 'denied' (...), got string 'yes'
+    routeql.consent.errors.ConsentDecodeError: gcm: ad_storage must be 'granted' or 'denied' (...), got string of 3 characters
     """
     if not isinstance(obj, dict):
         raise ConsentDecodeError(f"expected an object of consent types, got {describe(obj)}", format=_FORMAT)
@@ -90,7 +90,7 @@ def decode(obj: object) -> GCMState:
                 format=_FORMAT,
             )
         if key not in CONSENT_TYPES:
-            raise ConsentDecodeError(f"unknown consent type {describe(key)}", format=_FORMAT)
+            raise ConsentDecodeError(f"unknown consent type {describe_name(key)}", format=_FORMAT)
         if type(value) is not str or value not in _VALUES:
             raise ConsentDecodeError(
                 f"{key} must be 'granted' or 'denied' (or GRANTED, DENIED, UNSPECIFIED, UNKNOWN), "

@@ -31,7 +31,7 @@ def decode(value: object) -> bool:
     >>> decode(" 1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    routeql.consent.errors.ConsentDecodeError: gpc: expected true/false, 1/0 or ... got string ' 1'
+    routeql.consent.errors.ConsentDecodeError: gpc: expected true/false, 1/0 or ... got string of 2 characters
     """
     if isinstance(value, (list, tuple)):
         if not value or any(isinstance(v, (list, tuple)) for v in value):

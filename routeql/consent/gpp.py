@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Union
 
 from . import tcf, usprivacy
-from ._bits import BitReader, describe, to_bits
+from ._bits import BitReader, describe, describe_name, to_bits
 from .errors import ConsentDecodeError
 from .tcf import MAX_LENGTH, TCString
 from .usprivacy import USPrivacy
@@ -236,7 +236,7 @@ def decode_section(section: int | str, raw: str) -> Section:
     """
     sid = _SECTION_IDS.get(section) if isinstance(section, str) else section
     if type(sid) is not int:
-        raise ConsentDecodeError(f"unknown section {describe(section)}", format=_FORMAT)
+        raise ConsentDecodeError(f"unknown section {describe_name(section)}", format=_FORMAT)
     name = SECTION_NAMES.get(sid)
     label = f"section {name or sid}"
     if not isinstance(raw, str) or not raw:

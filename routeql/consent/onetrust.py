@@ -87,7 +87,7 @@ def decode(value: object) -> OneTrustConsent:
     >>> decode("C0001:1,C0002:yes")
     Traceback (most recent call last):
     ...
-    routeql.consent.errors.ConsentDecodeError: onetrust: group 'C0002' must be 1 or 0, got string 'yes'
+    routeql.consent.errors.ConsentDecodeError: onetrust: group 'C0002' must be 1 or 0, got string of 3 characters
     """
     if not isinstance(value, str):
         raise ConsentDecodeError(f"expected a str, got {describe(value)}", format=_FORMAT)

@@ -9,7 +9,7 @@ keys of the consent object are ignored.
 
 >>> c = decode({"categoryPreferences": {"Advertising": True, "Analytics": "yes"}})
 >>> c.granted("Advertising"), c.granted("Analytics"), dict(c.invalid)
-(True, False, {'Analytics': "string 'yes'"})
+(True, False, {'Analytics': 'string of 3 characters'})
 >>> decode({}) is None
 True
 """

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routeql.consent._bits import ALPHABET, BitReader, FrozenMap, IdSet, describe, to_bits
+from routeql.consent._bits import ALPHABET, BitReader, FrozenMap, IdSet, describe, describe_name, to_bits
 from routeql.consent.errors import ConsentDecodeError
 
 
@@ -70,8 +70,15 @@ def test_frozen_map() -> None:
 
 def test_describe_never_echoes_long_values() -> None:
     assert describe("a" * 17) == "string of 17 characters"
-    assert describe(10**30) == "number" and describe(-5) == "number -5" and describe(b"x") == "bytes b'x'"
-    assert describe(object()) == "object" and describe({}) == "object" and describe(2.5) == "number 2.5"
+    assert describe("yes") == "string of 3 characters", "never the content, however short"
+    assert describe(10**30) == "number" and describe(-5) == "number" and describe(b"x") == "1 bytes"
+    assert describe(object()) == "object" and describe({}) == "object" and describe(2.5) == "number"
+
+
+def test_describe_name_quotes_only_short_identifiers() -> None:
+    assert describe_name("ad_storag") == "'ad_storag'" and describe_name("usxx") == "'usxx'"
+    assert describe_name("a b") == "string of 3 characters" and describe_name("x" * 33) == "string of 33 characters"
+    assert describe_name(1) == "number" and describe_name(None) == "null"
 
 
 def test_alphabet() -> None:

@@ -56,7 +56,7 @@ def test_literal_syntax() -> None:
         ("{necessary:true", "expected ','"),
         ("{necessary:true,}", "expected a key"),
         ("{necessary:true} x", "unexpected text after the object"),
-        ("{necessary:tru}", "unexpected string 'tru'"),
+        ("{necessary:tru}", "unexpected string of 3 characters"),
         ("{necessary:true,necessary:false}", "duplicate key"),
         ("{1a:true}", "expected a key"),
         ("{a:'open}", "unterminated string"),

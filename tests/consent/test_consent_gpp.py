@@ -153,7 +153,7 @@ class TestRejects:
         rejects("DBABBg~BVWSSSV", match="section usca: .*truncated")
 
     def test_unknown_section_name(self) -> None:
-        with pytest.raises(ConsentDecodeError, match="unknown section string 'usxx'"):
+        with pytest.raises(ConsentDecodeError, match="unknown section 'usxx'"):
             gpp.decode_section("usxx", "BAAA")
 
 
