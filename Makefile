@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip --disable-pip-version-check -q
+FUZZ_SECONDS ?= 60
 
 .PHONY: demo test install dev bench fuzz clean
 
@@ -21,6 +22,11 @@ $(VENV)/.dev: $(VENV)/.base pyproject.toml
 	$(PIP) install -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+# atheris has wheels for CPython on Linux x86-64 only; elsewhere fuzzing falls back to Hypothesis
+$(VENV)/.fuzz: $(VENV)/.dev
+	$(PIP) install -e '.[dev,fuzz]' || echo "atheris is not available here: fuzzing with Hypothesis instead"
+	touch $@
+
 install: $(VENV)/.installed
 dev: $(VENV)/.dev
 
@@ -29,6 +35,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q
+
+fuzz: $(VENV)/.fuzz
+	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) out dist build .pytest_cache .hypothesis .benchmarks

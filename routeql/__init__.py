@@ -16,6 +16,7 @@ from .errors import (
     RouteQLSyntaxError,
     Span,
 )
+from .reload import Reloader
 from .result import DestinationTrace, FieldFate, Reason, Trace
 
 __version__ = "0.1.0"
@@ -27,6 +28,7 @@ __all__ = [
     "RuleSet",
     "Routing",
     "Options",
+    "Reloader",
     "Reason",
     "FieldFate",
     "DestinationTrace",
