@@ -1,6 +1,8 @@
 # RouteQL: two commands do everything on a fresh clone.
 #   make demo   sets up .venv and routes examples/events.jsonl through rules/
 #   make test   sets up .venv with the dev extras and runs the whole suite
+#   make bench  the benchmarks against hand-written Python and the peer engines -> bench/RESULTS.md
+#   make fuzz   fuzz the parser, the decoders and the engine for FUZZ_SECONDS
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -27,6 +29,10 @@ $(VENV)/.fuzz: $(VENV)/.dev
 	$(PIP) install -e '.[dev,fuzz]' || echo "atheris is not available here: fuzzing with Hypothesis instead"
 	touch $@
 
+$(VENV)/.bench: $(VENV)/.base pyproject.toml
+	$(PIP) install -e '.[dev,bench]'
+	touch $(VENV)/.installed $(VENV)/.dev $@
+
 install: $(VENV)/.installed
 dev: $(VENV)/.dev
 
@@ -35,6 +41,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q
+
+# the benchmark suite (minutes; run it on a quiet machine), then bench/RESULTS.md rewritten
+bench: $(VENV)/.bench
+	mkdir -p .benchmarks
+	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-json=.benchmarks/routeql-bench.json
+	$(PY) -m bench.report .benchmarks/routeql-bench.json bench/RESULTS.md
 
 fuzz: $(VENV)/.fuzz
 	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
