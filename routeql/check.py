@@ -67,20 +67,31 @@ def _lit_type(v: Any) -> str:
     return "list"
 
 
-def _source_line(sources: dict[str, str], span: Span) -> str | None:
-    text = sources.get(span.file)
-    if text is None or span.line <= 0:
+class _Lines(dict):  # type: ignore[type-arg]
+    """file -> its lines, split once (a rule set asks for thousands of origins)."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        super().__init__()
+        self.sources = sources
+
+    def __missing__(self, file: str) -> list[str] | None:
+        text = self.sources.get(file)
+        self[file] = lines = None if text is None else text.split("\n")
+        return lines
+
+
+def _source_line(lines_of: _Lines, span: Span) -> str | None:
+    lines = lines_of[span.file]
+    if lines is None or span.line <= 0:
         return None
-    lines = text.split("\n")
     return lines[span.line - 1] if span.line <= len(lines) else None
 
 
-def _one_line(sources: dict[str, str], span: Span) -> str:
+def _one_line(lines_of: _Lines, span: Span) -> str:
     """The source text of a node, squeezed onto one line (for traces)."""
-    text = sources.get(span.file)
-    if text is None or span.line <= 0:
+    lines = lines_of[span.file]
+    if lines is None or span.line <= 0:
         return ""
-    lines = text.split("\n")
     if span.end_line == span.line:
         return lines[span.line - 1][span.col - 1: span.end_col - 1].strip()
     chunk = [lines[span.line - 1][span.col - 1:]] + lines[span.line: span.end_line - 1] + [lines[span.end_line - 1][: span.end_col - 1]]
@@ -91,6 +102,7 @@ class _Checker:
     def __init__(self, modules: Sequence[n.Module], sources: dict[str, str]) -> None:
         self.modules = modules
         self.sources = sources
+        self.lines = _Lines(sources)
         self.diags: list[Diagnostic] = []
         self.categories: dict[str, n.Category] = {}
         self.classes: dict[str, n.ClassDef] = {}
@@ -110,13 +122,13 @@ class _Checker:
     def error(self, code: str, message: str, span: Span, hint: str | None = None, *, severity: str = "error",
               notes: tuple[str, ...] = ()) -> None:
         assert code in CODES, code
-        self.diags.append(Diagnostic(code, message, span, severity, _source_line(self.sources, span), hint, notes))
+        self.diags.append(Diagnostic(code, message, span, severity, _source_line(self.lines, span), hint, notes))
 
     def warn(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.error(code, message, span, hint, severity="warning")
 
     def origin(self, kind: str, owner: str, node: n.Node) -> Origin:
-        return Origin(kind, owner, _one_line(self.sources, node.span), node.span)
+        return Origin(kind, owner, _one_line(self.lines, node.span), node.span)
 
     def unknown(self, code: str, what: str, name: str, span: Span, pool: Iterable[str], hint: str | None = None) -> None:
         guess = did_you_mean(name, pool)
@@ -494,7 +506,7 @@ class _Checker:
 
     def name_span(self, span: Span, name: str) -> Span:
         """The span of ``name`` written inside ``span`` (for a caret under just the name)."""
-        line = _source_line(self.sources, span)
+        line = _source_line(self.lines, span)
         if line is None or span.line != span.end_line:
             return span
         import re as _re

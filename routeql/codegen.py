@@ -29,7 +29,7 @@ from .consent import signals as sc
 from .consent.resolve import Resolver
 from .model import DestinationModel, FieldAction, Model, Origin
 from .nodes import WILD, format_path
-from .passes import ANY, OTHER, PASSES, event_dependent, mentioned_events, specialize
+from .passes import ANY, OTHER, PASSES, event_by_name_only, event_dependent, mentioned_events, specialize
 from .plangen import PLAN_RUNTIME, generate_plans
 from .plans import apply_plan, plan_modes
 
@@ -54,6 +54,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_igok": rt.integrations_allow,
     "_bucket": rt.sample_bucket,
     "_copy": rt.copy_json,
+    "_SC": frozenset((str, int, float, bool, type(None))),  # the immutable JSON classes
     "_project": rt.project,
     "_drop": rt.drop_paths,
     "_transform": rt.transform_paths,
@@ -371,6 +372,30 @@ class _Gen:
                 out.append(("policy", (obj, None if isinstance(g, n.Literal) else g), origin))
         return out
 
+    def respecialize(self, typed: list[tuple[str, Any, Any]], type_: str, event: Any,
+                     mentioned: frozenset[str]) -> list[tuple[str, Any, Any]] | None:
+        """Stages already specialised for ``type_`` (by :meth:`specialize_dest` with
+        :data:`ANY`) folded further for one ``event`` name; None when it cannot match."""
+        out: list[tuple[str, Any, Any]] = []
+        for kind, obj, origin in typed:
+            if kind == "when":
+                c = specialize(obj, type_, event, mentioned)
+                if isinstance(c, n.Literal):
+                    if c.value is True:
+                        continue
+                    return None
+                out.append(("when", c, origin))
+                continue
+            rule, guard = obj
+            g = None if guard is None else specialize(guard, type_, event, mentioned)
+            if isinstance(g, n.Literal) and g.value is False:
+                continue
+            g = None if isinstance(g, n.Literal) else g
+            if kind == "policy" and rule.kind == "forbid_events" and g is None:
+                return None
+            out.append((kind, (rule, g), origin))
+        return out
+
     def consent_check(self, d: DestinationModel) -> list[str]:
         out = []
         cm = self.model.consent
@@ -450,14 +475,22 @@ class _Gen:
         for t in sorted(rt.EVENT_TYPES):
             gen: list[tuple[DestinationModel, list[Any]]] = []
             dependent: list[DestinationModel] = []
+            #: destination -> (its stages per name it decides on, its stages for any other name)
+            by_name: dict[int, tuple[dict[Any, Any], Any]] = {}
             for d in model.destinations:
                 typed = self.specialize_dest(d, t, ANY, ment)
                 if typed is None:
                     continue
-                if any(event_dependent(x) for x in _conditions(typed)):
-                    dependent.append(d)
-                else:
+                conds = list(_conditions(typed))
+                if not any(event_dependent(x) for x in conds):
                     gen.append((d, typed))
+                    continue
+                dependent.append(d)
+                # a destination that only compares `event` with literal names specialises,
+                # for every name it does not mention, exactly as for OTHER: do that once
+                own = set().union(*map(mentioned_events, conds)) if all(map(event_by_name_only, conds)) else ment
+                by_name[d.index] = ({k: self.respecialize(typed, t, k, ment) for k in own},
+                                    self.respecialize(typed, t, OTHER, ment))
             generic = None
             if gen:
                 generic = f"t_{t}"
@@ -470,7 +503,8 @@ class _Gen:
             inline = len(gen) * (len(names) + 1) <= self.INLINE_LIMIT
             for key in [*names, OTHER]:
                 chosen = [(d, parts) for d in dependent
-                          if (parts := self.specialize_dest(d, t, key, ment)) is not None]
+                          if (parts := by_name[d.index][0].get(key, by_name[d.index][1]) if key is not OTHER
+                              else by_name[d.index][1]) is not None]
                 label = "any other name" if key is OTHER else repr(key)
                 if not chosen:
                     fname = generic or "_none"  # a mentioned name with no candidates: not "other"
@@ -679,11 +713,9 @@ class _Gen:
             k = self.const(key)
             x = f"x{next(self.counter)}"
             if child.whole:
+                # JSON scalars are immutable: shared; containers are copied
                 w(f"{x} = {src}.get({k}, _NO)")
-                with w.block(f"if {x} is not _NO:"):
-                    # JSON scalars are immutable: shared; containers are copied
-                    w(f"{dst}[{k}] = {x} if {x}.__class__ is str or {x} is None or {x}.__class__ is int "
-                      f"or {x}.__class__ is float or {x}.__class__ is bool else _copy({x})")
+                w(f"if {x} is not _NO: {dst}[{k}] = {x} if {x}.__class__ is str or {x}.__class__ in _SC else _copy({x})")
                 continue
             w(f"{x} = {src}.get({k})")
             if child.wild is not None:

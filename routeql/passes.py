@@ -16,7 +16,7 @@ from typing import Any, Callable
 from . import nodes as n
 from .runtime import FUNCTIONS, compare, compile_glob, compile_regex, in_list
 
-__all__ = ["normalize", "fold", "specialize", "PASSES", "OTHER", "ANY", "event_dependent", "mentioned_events", "conjuncts"]
+__all__ = ["normalize", "fold", "specialize", "PASSES", "OTHER", "ANY", "event_dependent", "event_by_name_only", "mentioned_events", "conjuncts"]
 
 
 class _Marker:
@@ -194,6 +194,31 @@ def mentioned_events(e: Any) -> set[str]:
         elif isinstance(x, n.In) and _is_path(x.left, _EVENT) and _lit(x.right) and isinstance(x.right.value, tuple):
             out.update(v for v in x.right.value if v.__class__ is str)
     return out
+
+
+def event_by_name_only(e: Any) -> bool:
+    """Does a condition read ``event`` only to compare it with literal names (``=`` a
+    string, ``in`` a list of strings)?  Then, for any name it does not mention, it
+    specialises exactly as for :data:`OTHER`, and the code generator reuses that.
+
+    >>> from routeql.parse import parse_condition
+    >>> event_by_name_only(normalize(parse_condition('event != "A" and (event in ["B"] or x > 1)')))
+    True
+    >>> event_by_name_only(parse_condition('event matches "Order *"')), event_by_name_only(parse_condition('event exists'))
+    (False, False)
+    """
+    if not isinstance(e, n.Node):
+        return True
+    if isinstance(e, n.Compare) and e.op == "=":
+        for a, b in ((e.left, e.right), (e.right, e.left)):
+            if _is_path(a, _EVENT) and _lit(b) and b.value.__class__ is str:
+                return True
+    if isinstance(e, n.In) and _is_path(e.left, _EVENT) and _lit(e.right) and isinstance(e.right.value, tuple) \
+            and all(v.__class__ is str for v in e.right.value):
+        return True
+    if isinstance(e, n.Path):
+        return e.segments != _EVENT
+    return all(event_by_name_only(c) for c in e.children())
 
 
 def event_dependent(e: Any) -> bool:
