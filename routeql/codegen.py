@@ -456,7 +456,7 @@ class _Gen:
 
     #: inline a type's event-independent destinations into each of its per-name functions
     #: while that costs at most this many destination blocks (bounded code, one call per event)
-    INLINE_LIMIT = 6000
+    INLINE_LIMIT = 2000
 
     def decisions(self) -> int:
         """One function per (type, event name) key holding only its candidates, and
