@@ -27,6 +27,7 @@ from . import nodes as n
 from . import runtime as rt
 from .consent import signals as sc
 from .consent.resolve import Resolver
+from .errors import RouteQLError
 from .model import DestinationModel, FieldAction, Model, Origin
 from .nodes import WILD, format_path
 from .passes import ANY, OTHER, PASSES, event_by_name_only, event_dependent, mentioned_events, specialize
@@ -42,9 +43,9 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_E": rt.EMPTY,
     "_NO": rt.MISSING,
     "_none": lambda e, g, ig: [],
-    "_map": map, "_zip": zip, "_type": type,
-    "_jclass": rt.JSON_CLASS.get,
-    "_BADENV": rt.BAD_ENVELOPE,
+    "_map": map, "_type": type,
+    "_SHAPES": rt.GOOD_SHAPES,
+    "_envok": rt.envelope_ok,
     "_TYPES": rt.EVENT_TYPES,
     "_skey": None,  # set below (import order)
     "_eq": rt.eq,
@@ -52,6 +53,8 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_in": rt.in_list,
     "_at": lambda x, i: x[i] if x.__class__ is list and -len(x) <= i < len(x) else None,
     "_igok": rt.integrations_allow,
+    "_Exception": Exception,
+    "_RouteQLError": RouteQLError,
     "_bucket": rt.sample_bucket,
     "_copy": rt.copy_json,
     "_SC": frozenset((str, int, float, bool, type(None))),  # the immutable JSON classes
@@ -430,8 +433,7 @@ class _Gen:
             w("out = []")
             for d, parts in dests:
                 w(f"# destination {_comment(d.name)}  ({d.span.file}:{d.span.line})")
-                terms = [f"(not ig or _igok(ig, {self.const(d.integration_names)}))"]
-                terms += self.consent_check(d)
+                terms = self.consent_check(d)
                 for kind, obj, origin in parts:
                     if kind == "when":
                         terms.append(self.cond(obj, vars))
@@ -449,8 +451,11 @@ class _Gen:
                             test = f"g & {mask}" if p.any else f"(g & {mask}) == {mask}"
                             terms.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
                 with w.rule(Origin("destination", d.name, d.name, d.span)):
-                    with w.block("if " + " and ".join(terms) + ":"):
-                        w(f"out.append({d.index})")
+                    with w.block("if " + (" and ".join(terms) or "True") + ":"):
+                        w(f"out.append({self.const(d.name)})")
+            w("# Segment's integrations object, when the event has one: a pure conjunct of every")
+            w("# destination, so it filters the candidates instead of costing a test each")
+            w("if ig and out: out = [d for d in out if _igok(ig, _IGN[d])]")
             w("return out")
         w()
 
@@ -546,7 +551,7 @@ class _Gen:
                 w(f"more = {specific}(e, g, ig)")
                 with w.block("if more:"):
                     w("out += more")
-                    w("out.sort()")
+                    w("out.sort(key=_ORDER.__getitem__)")
                 w("return out")
         w()
 
@@ -606,35 +611,51 @@ class _Gen:
         return "(r, " + "".join(f"{k}, " for k in keys) + ")"
 
     def fast(self) -> None:
-        """``fast(e)``: the whole decision in one call, for the common case.
-
-        It checks the envelope (C-speed set operations), keys the consent state and
-        dispatches.  ``None`` sends the engine down the slow path, which does each step
-        on its own and reports errors: a malformed event, a consent state not seen yet.
-        """
+        """``fast(e)`` (for ``route``) and ``decide_fast(e, c=None)`` (installed as
+        ``RuleSet.decide``): validation, consent and decision in one call each.  An event
+        the fast path does not handle (malformed, a consent state seen for the first time,
+        consent passed beside it) goes to the general path, which gives the same answer."""
         w = self.w
         with w.block("def fast(e):"):
-            w("# validation, consent and decision in one call; None: take the slow path")
-            with w.block("if e.__class__ is not dict "
-                         "or not _BADENV.isdisjoint(_zip(e, _map(_jclass, _map(_type, e.values())))):"):
+            w("# validation, consent and decision in one call; None: take the general path")
+            with w.block("if e.__class__ is not dict:"):
                 w("return None")
-            w("t = e.get('type')")
-            with w.block("if t == 'track':"):
-                with w.block("if e.get('event').__class__ is not str:"):
-                    w("return None")
-            with w.block("elif t not in _TYPES:"):
-                w("return None")
-            if self.resolver is None:
-                w("st = _NOSTATE")
-            else:
-                key = self.consent_key()
-                w(f"st = _STATES.get({key})")
-                with w.block("if st is None:"):
-                    w("return None")
-            w("f = _NAMED.get((t, e.get('event')))")
-            w("if f is None: f = _OTHER.get(t, _none)")
-            w("return st, f(e, st.mask, e.get('integrations'))")
+            self.fast_body("return None", "return st, f(e, st.mask, e.get('integrations'))")
         w()
+        with w.block("def decide_fast(e, c=None):"):
+            w("# RuleSet.decide: the destinations' names; anything unusual takes the general path")
+            with w.block("if c is not None or e.__class__ is not dict:"):
+                w("return _decide_slow(e, c)")
+            with w.block("try:"):
+                self.fast_body("return _decide_slow(e, c)", "return (*f(e, st.mask, e.get('integrations')),)")
+            with w.block("except _RouteQLError:"):
+                w("raise")
+            with w.block("except _Exception:"):
+                w("return _decide_slow(e, c)")
+        w()
+
+    def fast_body(self, fail: str, done: str) -> None:
+        w = self.w
+        w("# the envelope check, by the event's shape (its keys and the class of each value)")
+        w("s = (*e, *_map(_type, e.values()))")
+        with w.block("if s not in _SHAPES and not _envok(e, s):"):
+            w(fail)
+        if self.resolver is None:
+            w("st = _NOSTATE")
+        else:
+            key = self.consent_key()
+            w(f"st = _STATES.get({key})")
+            with w.block("if st is None:"):
+                w(fail)
+        w("t = e.get('type')")
+        w("v = e.get('event')")
+        w("f = _NAMED.get((t, v))")
+        with w.block("if f is None:"):
+            w("# a (type, name) key exists only for valid types and string names")
+            with w.block("if t == 'track' and v.__class__ is not str or t not in _TYPES:"):
+                w(fail)
+            w("f = _OTHER.get(t, _none)")
+        w(done)
 
     def segment_key(self, raw: str, key: str, fmt: Any, uses: tuple[tuple[Any, ...], ...]) -> None:
         """Segment's key inline: the mapped categoryPreferences values, each a bool, missing
@@ -643,12 +664,17 @@ class _Gen:
         names = sc.segment_keys(uses)
         pref = f"c{next(self.counter)}"
         with w.block(f"if {raw}.__class__ is dict and ({pref} := {raw}.get('categoryPreferences', _NO)).__class__ is dict:"):
+            # an int, two bits per category: 1 granted, 2 refused, 0 absent, 3 not a boolean
+            # (what signals.py's segment signature computes; no other key is an int)
             parts = []
-            for name in names:
+            for i, name in enumerate(names):
                 v = f"x{next(self.counter)}"
                 w(f"{v} = {pref}.get({self.const(name)}, _NO)")
-                parts.append(f"{v} if {v} is True or {v} is False or {v} is _NO else {self.const(sc.INVALID_KEY)}")
-            w(f"{key} = ('<preferences>', " + "".join(f"{p}, " for p in parts) + ")")
+                code = f"(1 if {v} is True else 2 if {v} is False else 0 if {v} is _NO else 3)"
+                parts.append(code if i == 0 else f"{code} << {2 * i}")
+            w(f"{key} = " + (" | ".join(parts) or "0"))
+        with w.block(f"elif {raw} is None:"):
+            w(f"{key} = None")
         with w.block("else:"):
             fn = lambda raw_, f=fmt.signature, u=uses: f(raw_, u)  # noqa: E731
             w(f"{key} = {self.const(fn, '_sig')}({raw})")
@@ -771,11 +797,14 @@ class _Gen:
         self.fast()
         for d in self.model.destinations:
             self.payload(d)
-        names = "(" + "".join(f"{self.const(d.name)}, " for d in self.model.destinations) + ")"
+        dests = self.model.destinations
+        names = "(" + "".join(f"{self.const(d.name)}, " for d in dests) + ")"
         w(f"NAMES = {names}")
-        w("PAYLOADS = (" + "".join(f"p_{d.index}, " for d in self.model.destinations) + ")")
-        blocks = {p.name: tuple(plan_modes(p, d) for d in self.model.destinations) for p in self.model.plans}
+        w("PAYLOADS = {" + "".join(f"{self.const(d.name)}: p_{d.index}, " for d in dests) + "}")
+        blocks = {p.name: {d.name: plan_modes(p, d) for d in dests} for p in self.model.plans}
         w(f"PLAN_MODES = {self.const(blocks, '_pm')}")
+        self.constants["_ORDER"] = {d.name: d.index for d in dests}
+        self.constants["_IGN"] = {d.name: d.integration_names for d in dests}
         return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys)
 
 

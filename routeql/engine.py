@@ -179,12 +179,16 @@ class RuleSet:
         exec(code, namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
         self._consent_fn: Callable[[Any], Any] = namespace["consent"]
         self._decide: Callable[[Any, int], list[int]] = namespace["decide"]
-        self._payloads: tuple[Callable[[Any, int, Any], dict[str, Any]], ...] = namespace["PAYLOADS"]
+        self._payloads: dict[str, Callable[[Any, int, Any], dict[str, Any]]] = namespace["PAYLOADS"]
         self.destinations: tuple[str, ...] = namespace["NAMES"]
         self._plan: Callable[[Any], PlanResult | None] = namespace["plan"]
         self._fast: Callable[[Any], tuple[ConsentState, list[int]] | None] = namespace["fast"]
-        self._plan_modes: dict[str, tuple[tuple[str, str, str, str], ...]] = namespace["PLAN_MODES"]
+        self._plan_modes: dict[str, dict[str, tuple[str, str, str, str]]] = namespace["PLAN_MODES"]
         self.has_plans = bool(model.plans)
+        if not self.has_plans:
+            # the generated fast path is RuleSet.decide itself: one call per event
+            namespace["_decide_slow"] = self._decide_slow
+            self.decide = namespace["decide_fast"]  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ introspection
     @property
@@ -223,20 +227,24 @@ class RuleSet:
         where = f" in {origin.owner} ({origin.at})" if origin is not None else ""
         return RouteQLRuntimeError(f"routing failed{where}: {type(exc).__name__}")
 
-    def _gate(self, event: Any, idx: list[int]) -> tuple[list[int], PlanResult | None, bool]:
+    def _gate(self, event: Any, idx: list[str]) -> tuple[list[str], PlanResult | None, bool]:
         """The tracking plan: what it says, the destinations it lets through, and whether
         it blocked the event for every destination."""
         pr = self._plan(event)
         if pr is None or pr.clean:
             return idx, pr, False
         modes = self._plan_modes[pr.plan]
-        if not any(blocks(pr, m) for m in modes):
+        if not any(blocks(pr, m) for m in modes.values()):
             return idx, pr, False
-        kept = [i for i in idx if blocks(pr, modes[i]) is None]
-        return kept, pr, all(blocks(pr, m) is not None for m in modes)
+        kept = [d for d in idx if blocks(pr, modes[d]) is None]
+        return kept, pr, all(blocks(pr, m) is not None for m in modes.values())
 
     def decide(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
-        """The destinations an event goes to (no payloads built): the fast path."""
+        """The destinations an event goes to (no payloads built): the fast path.
+
+        For a rule set without tracking plans this method is replaced, on each RuleSet, by
+        generated code doing the same in one call (``decide_fast`` in ``routeql compile --show``).
+        """
         try:
             if consent is None:
                 fast = self._fast(event)
@@ -244,15 +252,22 @@ class RuleSet:
                     idx = fast[1]
                     if self.has_plans:
                         idx = self._gate(event, idx)[0]
-                    names = self.destinations
-                    return tuple(names[i] for i in idx)
+                    return (*idx,)
+        except RouteQLError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+        return self._decide_slow(event, consent)
+
+    def _decide_slow(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
+        """``decide`` by the general path: full validation, consent resolved (and cached)."""
+        try:
             validate_event(event)
             state = self._state(event, consent)
-            names = self.destinations
             idx = self._decide(event, state.mask)
             if self.has_plans:
                 idx = self._gate(event, idx)[0]
-            return tuple(names[i] for i in idx)
+            return (*idx,)
         except RouteQLError:
             raise
         except Exception as exc:
@@ -294,17 +309,18 @@ class RuleSet:
             else:
                 state, idx = fast
             mask = state.mask
-            names = self.destinations
             payloads = self._payloads
             pr, rejected = None, False
             if self.has_plans:
                 idx, pr, rejected = self._gate(event, idx)
-            deliveries = {names[i]: payloads[i](event, mask, pr) for i in idx}
+            deliveries = {}
+            for d in idx:  # a loop: cheaper than a comprehension for the usual one or two
+                deliveries[d] = payloads[d](event, mask, pr)
         except RouteQLError:
             raise
         except Exception as exc:
             raise self._fail(exc) from None
-        routing = Routing(deliveries, state, self.version, self, event, consent, plan=pr, rejected=rejected)
+        routing = Routing(deliveries, state, self.version, self, event, consent, None, None, pr, rejected)
         if trace:
             routing._reference()
         return routing

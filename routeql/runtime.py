@@ -545,6 +545,31 @@ JSON_CLASS = {c: c for c in JSON_TYPES}
 BAD_ENVELOPE = frozenset((k, c) for k, allowed in ENVELOPE.items() for c in (*JSON_TYPES, None) if c not in allowed)
 
 
+#: event shapes known to pass the envelope check: the keys of an event, then the class of
+#: each value.  Events from one source share a handful of shapes, so the fast path checks
+#: an event with one tuple and one set lookup; bounded (cleared when full) against hostile
+#: streams of distinct shapes.
+GOOD_SHAPES: set[tuple[Any, ...]] = set()
+MAX_SHAPES = 4096
+
+
+def envelope_ok(e: dict[str, Any], shape: tuple[Any, ...]) -> bool:
+    """The envelope check of an event whose ``shape`` is not in :data:`GOOD_SHAPES`
+    (remembered there when it passes).
+
+    >>> envelope_ok({"type": "page", "userId": 7}, ("type", "userId", str, int))
+    True
+    >>> envelope_ok({"type": "page", "userId": [7]}, ("type", "userId", str, list))
+    False
+    """
+    if not BAD_ENVELOPE.isdisjoint(zip(e, map(JSON_CLASS.get, map(type, e.values())))):
+        return False
+    if len(GOOD_SHAPES) >= MAX_SHAPES:
+        GOOD_SHAPES.clear()
+    GOOD_SHAPES.add(shape)
+    return True
+
+
 def validate_event(e: Any) -> None:
     """Raise EventError unless ``e`` is an object with a well-typed Segment envelope.
 
@@ -682,6 +707,14 @@ def drop_paths(v: Any, node: Trie) -> None:
     """Remove, in place, everything the trie matches (per element across lists)."""
     c = v.__class__
     if c is dict:
+        if node.wild is None:  # only the trie's own keys can match: visit those, not every key
+            for k, sub in node.children.items():
+                if k in v:
+                    if sub.whole:
+                        del v[k]
+                    else:
+                        drop_paths(v[k], sub)
+            return
         for k in [k for k in v if node.child(k) is not None]:
             sub = node.child(k)
             assert sub is not None
@@ -698,6 +731,14 @@ def transform_paths(v: Any, node: Trie, fn: Callable[[Any], Any]) -> None:
     """Replace, in place, every value the trie matches with ``fn(value)``."""
     c = v.__class__
     if c is dict:
+        if node.wild is None:  # only the trie's own keys can match: visit those, not every key
+            for k, sub in node.children.items():
+                if k in v:
+                    if sub.whole:
+                        v[k] = fn(v[k])
+                    else:
+                        transform_paths(v[k], sub, fn)
+            return
         for k in list(v):
             sub = node.child(k)
             if sub is None:

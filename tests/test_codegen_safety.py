@@ -273,7 +273,7 @@ def test_backticked_top_level_keys() -> None:
 def test_generated_code_runs_with_no_builtins(bundled: routeql.RuleSet) -> None:
     namespace = bundled._decide.__globals__
     assert namespace["__builtins__"] == {}
-    for fn in (bundled._consent_fn, *bundled._payloads):
+    for fn in (bundled._consent_fn, *bundled._payloads.values()):
         assert fn.__globals__ is namespace
     for call in ("len([])", "__import__('os')", "open('/etc/passwd')", "eval('1')", "getattr(1, 'real')"):
         with pytest.raises(NameError):

@@ -21,12 +21,7 @@ from typing import Any, Callable, Hashable, Iterable
 from ..runtime import MISSING
 from .errors import ConsentDecodeError
 
-__all__ = ["GRANT", "DENY", "SignalFormat", "FORMATS", "format_names", "arg_error", "scalar_key", "MISSING_KEY",
-           "INVALID_KEY"]
-
-#: markers in cache keys: a preference the object does not have / has with a non-boolean value
-MISSING_KEY = MISSING
-INVALID_KEY = "<invalid>"
+__all__ = ["GRANT", "DENY", "SignalFormat", "FORMATS", "format_names", "arg_error", "scalar_key"]
 
 GRANT = True
 DENY = False
@@ -66,10 +61,14 @@ class SignalFormat:
 
 
 def _hashable(raw: Any) -> Hashable:
-    """A raw scalar as-is; anything unhashable stands for itself by type (it is malformed)."""
+    """A string or null as-is, a number or boolean tagged with its type (Python holds
+    True == 1 == 1.0; the signals do not), anything else by its type (it is malformed).
+    Never an int: compiled code keys the common case of some formats with ints."""
     c = raw.__class__
-    if raw is None or c is str or c is bool or c is int or c is float:
+    if raw is None or c is str:
         return raw
+    if c is bool or c is int or c is float:
+        return (c.__name__, raw)
     return ("<malformed>", c.__name__)
 
 
@@ -132,10 +131,13 @@ def _segment_signature(raw: Any, uses: tuple[tuple[Any, ...], ...]) -> Hashable:
         return ("<no-preferences>",)
     if cp.__class__ is not dict:
         return ("<preferences>", _hashable(cp))
-    keys = segment_keys(uses)
-    return ("<preferences>",) + tuple(
-        v if (v is True or v is False or v is MISSING) else INVALID_KEY for v in (cp.get(k, MISSING) for k in keys)
-    )
+    # two bits per category the rules read: 1 granted, 2 refused, 0 absent, 3 not a boolean
+    # (the compiled consent function computes the same int inline)
+    code = 0
+    for i, k in enumerate(segment_keys(uses)):
+        v = cp.get(k, MISSING)
+        code |= (1 if v is True else 2 if v is False else 0 if v is MISSING else 3) << (2 * i)
+    return code
 
 
 def segment_keys(uses: tuple[tuple[Any, ...], ...]) -> list[str]:
