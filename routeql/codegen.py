@@ -129,6 +129,8 @@ class _Gen:
         self.salts = salts
         self.w = _Writer()
         self.constants: dict[str, Any] = {}
+        #: keep-subtree picture -> the shared function building it (see shared_projections)
+        self.shared: dict[Any, str] = {}
         self._const_ids: dict[Any, str] = {}
         self.counter = itertools.count()
 
@@ -731,6 +733,46 @@ class _Gen:
             w("return p")
         w()
 
+    #: past this many keep-trie nodes over all destinations, an object subtree that several
+    #: destinations keep alike (``context: {ip, locale}``) is built by one shared function
+    #: instead of straight-line code in each: bounded code (and compile time) for large rule
+    #: sets, one call more per such object for each delivery
+    SHARE_LIMIT = 3000
+
+    def keep_trie(self, d: DestinationModel) -> Any:
+        """The merged keep trie of a destination whose keeps have no guard, else None."""
+        if not d.keeps or any(k.guard is not None for k in d.keeps):
+            return None
+        return rt.build_trie(p.segments for k in d.keeps for p in k.patterns)
+
+    def shared_projections(self) -> None:
+        """Emit one function per object subtree several destinations keep alike, when the
+        rule set's keep code would pass :attr:`SHARE_LIMIT` nodes."""
+        tries = [t for t in map(self.keep_trie, self.model.destinations)
+                 if t is not None and not t.whole and t.wild is None]
+        if sum(_trie_size(t) for t in tries) <= self.SHARE_LIMIT:
+            return
+        seen: dict[Any, int] = {}
+        subtrees: dict[Any, Any] = {}
+        for t in tries:
+            for child in t.children.values():
+                if child.children and not child.whole and child.wild is None:
+                    sig = _trie_sig(child)
+                    seen[sig] = seen.get(sig, 0) + 1
+                    subtrees.setdefault(sig, child)
+        w = self.w
+        for sig, count in seen.items():
+            if count < 2:
+                continue
+            name = f"k_{next(self.counter)}"
+            with w.block(f"def {name}(x):"):
+                w(f"# a kept object shared by {count} destinations")
+                w("o = {}")
+                self.projection(subtrees[sig], "x", "o")
+                w("return o")
+            w()
+            self.shared[sig] = name
+
     def projection(self, node: Any, src: str, dst: str) -> None:
         """Straight-line code for a keep trie (the same result as ``runtime.project``):
         kept values copied, objects on the way created, lists projected per element."""
@@ -748,10 +790,14 @@ class _Gen:
                 with w.block(f"if {x}.__class__ is dict or {x}.__class__ is list:"):
                     w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
                 continue
+            shared = self.shared.get(_trie_sig(child)) if self.shared and src == "e" else None
             with w.block(f"if {x}.__class__ is dict:"):
-                o = f"o{next(self.counter)}"
-                w(f"{dst}[{k}] = {o} = {{}}")
-                self.projection(child, x, o)
+                if shared is not None:
+                    w(f"{dst}[{k}] = {shared}({x})")
+                else:
+                    o = f"o{next(self.counter)}"
+                    w(f"{dst}[{k}] = {o} = {{}}")
+                    self.projection(child, x, o)
             with w.block(f"elif {x}.__class__ is list:"):
                 w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
 
@@ -795,6 +841,7 @@ class _Gen:
         generate_plans(self, self.model.plans)
         keys = self.decisions()
         self.fast()
+        self.shared_projections()
         for d in self.model.destinations:
             self.payload(d)
         dests = self.model.destinations
@@ -815,6 +862,15 @@ def _typed_key(v: Any) -> Any:
     if type(v) is frozenset:
         return (frozenset, frozenset(_typed_key(x) for x in v))
     return (type(v), v)
+
+
+def _trie_sig(t: Any) -> Any:
+    """A hashable picture of a keep trie (equal tries, equal pictures)."""
+    return (t.whole, None if t.wild is None else _trie_sig(t.wild), tuple((k, _trie_sig(c)) for k, c in t.children.items()))
+
+
+def _trie_size(t: Any) -> int:
+    return 1 + sum(_trie_size(c) for c in t.children.values()) + (0 if t.wild is None else _trie_size(t.wild))
 
 
 def _conditions(parts: list[tuple[str, Any, Any]]) -> Iterator[Any]:

@@ -8,14 +8,18 @@ every destination that did not receive the event.
 from __future__ import annotations
 
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import routeql
+from routeql.codegen import _Gen
 from routeql.errors import EventError, RouteQLCheckError
-from tests.conftest import route_both
+from tests.conftest import ROOT, route_both
 from tests.strategies import events, external_consent, rule_sets
 
 #: examples per property; raise it for a deeper run: ROUTEQL_EXAMPLES=5000 make test
@@ -122,3 +126,49 @@ def test_operator_grid() -> None:
             if value is not None:
                 ev["x"] = value
             agree(rules, ev, None)
+
+
+# ------------------------------------------------------------ the code paths of large rule sets
+
+@contextmanager
+def large_rule_set_codegen() -> Iterator[None]:
+    """Generate code as for a huge rule set: no generic destination inlined into the
+    per-name functions (merged calls instead), every repeated keep subtree shared."""
+    saved = _Gen.INLINE_LIMIT, _Gen.SHARE_LIMIT
+    _Gen.INLINE_LIMIT, _Gen.SHARE_LIMIT = 0, 0
+    try:
+        yield
+    finally:
+        _Gen.INLINE_LIMIT, _Gen.SHARE_LIMIT = saved
+
+
+@pytest.fixture(scope="module")
+def bundled_large_style() -> routeql.RuleSet:
+    with large_rule_set_codegen():
+        rules = routeql.load(ROOT / "rules")
+    assert "def k_" in rules.source and "out.sort(key=_ORDER.__getitem__)" in rules.source
+    return rules
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event=events(), consent=EXTERNAL_BUNDLED)
+def test_bundled_rules_compiled_as_a_large_rule_set(bundled_large_style: routeql.RuleSet, event: dict[str, Any],
+                                                    consent: Any) -> None:
+    for source in ("acme-shop", "flowboard", "northwind"):
+        ev = dict(event, context=dict(event.get("context") or {}, source=source, brand="northwind-kids"))
+        agree(bundled_large_style, ev, consent)
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(text=rule_sets(), evs=st.lists(events(), min_size=1, max_size=8), consent=external_consent)
+def test_random_rule_sets_compiled_as_large_rule_sets(text: str, evs: list[dict[str, Any]], consent: Any) -> None:
+    try:
+        with large_rule_set_codegen():
+            rules = routeql.loads(text, "random.rq", salts={"s": "salt"})
+    except RouteQLCheckError:
+        rules = None
+    assume(rules is not None)
+    assert rules is not None
+    for ev in evs:
+        agree(rules, ev, consent)
