@@ -131,6 +131,8 @@ class _Gen:
         self.constants: dict[str, Any] = {}
         #: keep-subtree picture -> the shared function building it (see shared_projections)
         self.shared: dict[Any, str] = {}
+        self._prepared: dict[int, tuple[Any, Any]] = {}
+        self._keep_tries: dict[str, Any] = {}
         self._const_ids: dict[Any, str] = {}
         self.counter = itertools.count()
 
@@ -329,6 +331,13 @@ class _Gen:
         return f"{self.const(rt.compile_glob(pattern), '_g')}({x})"
 
     # ------------------------------------------------------------ decisions
+    def prepared(self, x: Any) -> Any:
+        """A condition after :data:`PASSES` (memoised: it is specialised for many keys)."""
+        hit = self._prepared.get(id(x))
+        if hit is None or hit[0] is not x:
+            hit = self._prepared[id(x)] = (x, _prep(x))
+        return hit[1]
+
     def decision_parts(self, d: DestinationModel) -> list[tuple[str, Any, Origin | None]]:
         """The stages of one destination as (kind, condition, origin), in stage order."""
         parts: list[tuple[str, Any, Origin | None]] = []
@@ -346,12 +355,14 @@ class _Gen:
         def sp(x: Any) -> Any:
             if x is None:
                 return None
-            for p in PASSES:
-                x = p(x)
-            return specialize(x, type_, event, mentioned)
+            return specialize(self.prepared(x), type_, event, mentioned)
 
         out: list[tuple[str, Any, Any]] = []
-        for kind, obj, origin in self.decision_parts(d):
+        parts = self.decision_parts(d)
+        for kind, obj, _ in parts:  # a `when` that names other types: nothing to fold
+            if kind == "when" and not _may_have_type(self.prepared(obj), type_):
+                return None
+        for kind, obj, origin in parts:
             if kind == "when":
                 c = sp(obj)
                 if isinstance(c, n.Literal):
@@ -701,7 +712,7 @@ class _Gen:
             if not d.keeps:
                 w("p = _copy(e)")
             elif all(k.guard is None for k in d.keeps):
-                trie = rt.build_trie(p.segments for k in d.keeps for p in k.patterns)
+                trie = self.keep_trie(d)
                 with w.rule(d.keeps[0].origin):
                     for k in d.keeps:
                         w(f"# {_comment(k.origin.text)}  ({k.origin.at})")
@@ -741,9 +752,10 @@ class _Gen:
 
     def keep_trie(self, d: DestinationModel) -> Any:
         """The merged keep trie of a destination whose keeps have no guard, else None."""
-        if not d.keeps or any(k.guard is not None for k in d.keeps):
-            return None
-        return rt.build_trie(p.segments for k in d.keeps for p in k.patterns)
+        if d.name not in self._keep_tries:
+            unguarded = d.keeps and all(k.guard is None for k in d.keeps)
+            self._keep_tries[d.name] = rt.build_trie(p.segments for k in d.keeps for p in k.patterns) if unguarded else None
+        return self._keep_tries[d.name]
 
     def shared_projections(self) -> None:
         """Emit one function per object subtree several destinations keep alike, when the
@@ -862,6 +874,28 @@ def _typed_key(v: Any) -> Any:
     if type(v) is frozenset:
         return (frozenset, frozenset(_typed_key(x) for x in v))
     return (type(v), v)
+
+
+def _may_have_type(cond: Any, type_: str) -> bool:
+    """False when a top-level conjunct of ``cond`` is ``type = "X"`` or ``type in [...]``
+    excluding ``type_`` (a cheap pre-test; :func:`specialize` decides the rest).
+
+    >>> from routeql.parse import parse_condition
+    >>> c = _prep(parse_condition('type = "track" and x = 1'))
+    >>> _may_have_type(c, "track"), _may_have_type(c, "page")
+    (True, False)
+    """
+    for x in (cond.items if isinstance(cond, n.And) else (cond,)):
+        if isinstance(x, n.Compare) and x.op == "=":
+            for a, b in ((x.left, x.right), (x.right, x.left)):
+                if isinstance(a, n.Path) and a.segments == ("type",) and isinstance(b, n.Literal) \
+                        and b.value.__class__ is str and b.value != type_:
+                    return False
+        elif isinstance(x, n.In) and not x.negated and isinstance(x.left, n.Path) and x.left.segments == ("type",) \
+                and isinstance(x.right, n.Literal) and isinstance(x.right.value, tuple) \
+                and all(v.__class__ is str for v in x.right.value) and type_ not in x.right.value:
+            return False
+    return True
 
 
 def _trie_sig(t: Any) -> Any:
