@@ -488,3 +488,70 @@ def stats(ir: RuleIR, evs: list[dict[str, Any]], decisions: list[tuple[str, ...]
         deliveries += len(decisions[i] if decisions is not None else decide(ir, e))
     n = len(evs) or 1
     return {"candidates_per_event": candidates / n, "deliveries_per_event": deliveries / n}
+
+
+# ------------------------------------------------------------------ a tracking plan
+
+
+def _plan_product(required: str = "required") -> list[str]:
+    return [f"{required} product_id: string length >= 1", "required sku: string", "required category: string",
+            "required name: string", "optional brand: string", "required price: number >= 0",
+            "optional quantity: integer >= 1 <= 99", "required currency: string in [\"EUR\", \"USD\", \"GBP\"]",
+            "optional position: integer >= 0", "optional url: string format uri", "optional image_url: string format uri"]
+
+
+_PLAN_ORDER = ["optional cart_id: string", "required order_id: string", "optional affiliation: string",
+          "optional value: number >= 0", "required revenue: number | null", "optional shipping: number >= 0",
+          "optional tax: number >= 0", "optional discount: number >= 0", "optional coupon: string",
+          "required currency: string format currency",
+          "required products: array of object { required product_id: string required price: number >= 0 "
+          "required quantity: integer >= 1 } length >= 1"]
+
+#: the traffic's events, each with the schema the generator keeps to
+_PLANNED: dict[str, list[str]] = {
+    "Product Viewed": _plan_product(),
+    "Product Added": [*_plan_product(), "required cart_id: string"],
+    "Products Searched": ["required query: string length >= 1"],
+    "Cart Viewed": ["required cart_id: string", "required currency: string format currency",
+                    "required products: array of object { required product_id: string }"],
+    "Checkout Started": _PLAN_ORDER,
+    "Order Completed": _PLAN_ORDER,
+    "Coupon Applied": ["optional order_id: string", "optional cart_id: string", "required coupon_id: string",
+                       "optional discount: number >= 0"],
+    "Signed Up": ["required method: string in [\"email\", \"google\", \"apple\"]", "optional plan: string"],
+    "Video Playback Started": ["required session_id: string", "required content_asset_id: string",
+                               "optional position: integer >= 0", "optional total_length: integer >= 0",
+                               "optional bitrate: integer >= 0", "optional video_player: string",
+                               "optional sound: integer >= 0 <= 100", "optional full_screen: boolean",
+                               "optional category: string"],
+}
+
+
+def plan_source(n_events: int = 50) -> str:
+    """A tracking plan of ``n_events`` track events for the workload: the nine the traffic
+    sends, with the schemas the generator keeps to, then names from :data:`VOCABULARY`
+    with a small schema each; identify traits, page properties and a common section.
+    Unplanned events and properties are flagged, violations too: the mode that checks
+    everything and blocks nothing, so routing decisions are the same with or without it.
+
+    >>> text = plan_source(50)
+    >>> text.count('  track "')
+    50
+    """
+    fillers = [name for name in VOCABULARY if name not in _PLANNED]
+    names = [*_PLANNED, *fillers][:n_events]
+    lines = ["plan bench {", "  unplanned events flag", "  unplanned properties flag", "  violations flag", "",
+             "  common {", "    required messageId: string length >= 1", "    optional context.library.name: string",
+             "    optional context.locale: string length >= 2", "  }", ""]
+    for name in names:
+        body = _PLANNED.get(name, ["optional id: string", "optional value: number >= 0"])
+        lines.append(f"  track {_lit(name)} {{")
+        lines += [f"    {entry}" for entry in body]
+        lines.append("  }")
+    lines += ["  identify {", "    required email: string format email", "    optional firstName: string",
+              "    optional lastName: string", "    optional plan: string", "    optional createdAt: string format date_time",
+              "    optional phone: string", "    optional address: object", "  }",
+              "  page {", "    optional path: string", "    optional referrer: string", "    optional title: string",
+              "    optional url: string format uri", "    optional category: string", "  }",
+              "  screen {", "    optional name: string", "  }", "}", ""]
+    return "\n".join(lines)

@@ -235,3 +235,15 @@ def test_bench_docstring_examples(module: str) -> None:
     mod = importlib.import_module(f"bench.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_the_benchmark_plan_checks_every_event_and_changes_no_decision() -> None:
+    rules = routeql.loads(workload.routeql_source(workload.rules(50)) + "\n" + workload.plan_source(50), "plan.rq")
+    plain = routeql.loads(workload.routeql_source(workload.rules(50)), "plain.rq")
+    checked = 0
+    for e in workload.events(400):
+        routing = rules.route(e)
+        assert routing.plan is not None
+        checked += 1
+        assert tuple(routing.deliveries) == plain.decide(e)
+    assert checked == 400

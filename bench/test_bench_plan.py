@@ -1,0 +1,59 @@
+"""Tracking plans while routing (issue 6): what a plan of 50 events adds to routing time.
+
+The D=50 rule set routes the workload with and without ``workload.plan_source(50)``
+(every event and property checked, violations flagged, nothing blocked), timed round
+robin.  Before timing: both make the same decisions on every event; payloads are equal
+except that a flagged event's payloads carry its violations; and the compiled engine
+agrees with the reference interpreter on a sample.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import routeql
+
+from .conftest import FACTS, ROUNDS, Bench, interleaved, per_event_rounds
+from .workload import plan_source
+
+D = 50
+PLAN_EVENTS = 50
+
+
+def _without_violations(payload: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
+    """A flagged payload with its violations (``context.protocols.violations``) taken out."""
+    out = copy.deepcopy(payload)
+    context = out.get("context")
+    if isinstance(context, dict) and isinstance(context.get("protocols"), dict):
+        context["protocols"].pop("violations", None)
+        if not context["protocols"] and "protocols" not in (plain.get("context") or {}):
+            del context["protocols"]
+        if not context and "context" not in plain:
+            del out["context"]
+    return out
+
+
+def test_route_with_a_plan_of_50_events(bench: Bench) -> None:
+    plain = bench.rulesets[D]
+    planned = routeql.loads(bench.sources[D] + "\n" + plan_source(PLAN_EVENTS), f"bench-d{D}-plan.rq")
+    assert len(planned.model.plans) == 1
+    assert sum(kind == "track" for kind, _ in planned.model.plans[0].index) == PLAN_EVENTS
+
+    flagged = 0
+    for i, e in enumerate(bench.events):
+        a, b = plain.route(e), planned.route(e)
+        assert tuple(a.deliveries) == tuple(b.deliveries), f"event #{i}: a flag-only plan changed the decisions"
+        if b.plan is not None and b.plan.violations:
+            flagged += 1
+            assert {k: _without_violations(v, a.deliveries[k]) for k, v in b.deliveries.items()} == a.deliveries
+        else:
+            assert b.deliveries == a.deliveries
+        if i % 25 == 0:
+            assert b.deliveries == planned.reference(e).deliveries, f"event #{i}: engine and interpreter differ"
+
+    medians = interleaved({"without": per_event_rounds(plain.route, bench.events),
+                           "with": per_event_rounds(planned.route, bench.events)}, ROUNDS)
+    n = len(bench.events)
+    FACTS["plan"] = {"D": D, "plan_events": PLAN_EVENTS, "flagged_events": flagged, "events": n,
+                     "without": medians["without"] / n, "with": medians["with"] / n}
