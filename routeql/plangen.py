@@ -10,6 +10,8 @@ messages come from :func:`routeql.plans.make_violation`, as in the reference val
 
 from __future__ import annotations
 
+import contextlib
+
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +79,14 @@ class _PlanGen:
         else:
             opener = None
 
+        # the type test passed: with one declared type, the class guards below are known true
+        names = {t.name for t in rule.types} if "True" not in tests else set()
+        only_str = names == {"string"}
+        only_num = bool(names) and names <= {"number", "integer"}
+
+        def guarded(test: str, skip: bool) -> Any:
+            return w.block(f"if {test}:") if not skip else contextlib.nullcontext()
+
         def body() -> None:
             if rule.enum is not None:
                 vals = rule.enum
@@ -87,18 +97,18 @@ class _PlanGen:
                 with w.block(f"if not ({test}):"):
                     w(f"v = _padd(v, _pmk('enum', {segs}, {rc}, {pc}))")
             if rule.ranges:
-                with w.block(f"if {x}.__class__ is int or {x}.__class__ is float:"):
+                with guarded(f"{x}.__class__ is int or {x}.__class__ is float", only_num):
                     for op, bound in rule.ranges:
                         with w.block(f"if not ({x} {op} {self.const(bound)}):"):
                             w(f"v = _padd(v, _pmk('range', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
             if rule.lengths:
-                with w.block(f"if {x}.__class__ is str or {x}.__class__ is list:"):
+                with guarded(f"{x}.__class__ is str or {x}.__class__ is list", only_str):
                     w(f"n = _plen({x})")
                     for op, bound in rule.lengths:
                         with w.block(f"if not (n {op} {bound}):"):
                             w(f"v = _padd(v, _pmk('length', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
             if rule.pattern is not None or rule.format is not None:
-                with w.block(f"if {x}.__class__ is str:"):
+                with guarded(f"{x}.__class__ is str", only_str):
                     if rule.pattern is not None:
                         rx = self.const(compile_regex(rule.pattern), "_prx")
                         with w.block(f"if {rx}.search({x}) is None:"):
@@ -145,18 +155,21 @@ class _PlanGen:
                     pass  # this type matches first: no structure to check
 
     # ------------------------------------------------------------ functions
-    def fields_fn_body(self, fields: tuple[FieldRule, ...], obj: str, prefix: str, plan: str) -> None:
+    def fields_fn_body(self, fields: tuple[FieldRule, ...], obj: str, prefix: str, plan: str,
+                       obj_is_dict: bool = False) -> None:
+        """Checks of ``fields`` under ``obj`` (known to be a dict when ``obj_is_dict``)."""
         w = self.w
         for f in fields:
             w(f"# {'required' if f.required else 'optional'} {'.'.join(f.path)}  ({f.origin.at})")
             x = f"x{next(self.ids)}"
-            src = obj
+            src, known = obj, obj_is_dict
             for k in f.path[:-1]:
                 tmp = f"o{next(self.ids)}"
-                w(f"{tmp} = {src}.get({self.const(k)}, _NO) if {src}.__class__ is dict else _NO")
-                src = tmp
-            last = self.const(f.path[-1])
-            w(f"{x} = {src}.get({last}, _NO) if {src}.__class__ is dict else _NO")
+                get = f"{src}.get({self.const(k)}, _NO)"
+                w(f"{tmp} = {get}" if known else f"{tmp} = {get} if {src}.__class__ is dict else _NO")
+                src, known = tmp, False
+            get = f"{src}.get({self.const(f.path[-1])}, _NO)"
+            w(f"{x} = {get}" if known else f"{x} = {get} if {src}.__class__ is dict else _NO")
             segs = f"{prefix} + {self.const(f.path)}"
             if f.required:
                 with w.block(f"if {x} is _NO:"):
@@ -182,9 +195,9 @@ class _PlanGen:
         while self.pending:
             name, t, plan, kind = self.pending.pop(0)
             with w.block(f"def {name}(x, s, v):"):
-                if kind == "object":
+                if kind == "object":  # called only for a dict (see nested)
                     assert t.fields is not None
-                    self.fields_fn_body(t.fields, "x", "s", plan)
+                    self.fields_fn_body(t.fields, "x", "s", plan, obj_is_dict=True)
                 else:
                     assert t.fields is not None
                     self.value_checks(t.fields[0], "x", "s", plan)
@@ -202,10 +215,10 @@ class _PlanGen:
                 w(f"{tmp} = {root}.get({self.const(k)})")
                 w(f"if {tmp}.__class__ is not dict: {tmp} = _E")
                 root = tmp
-            self.fields_fn_body(e.fields, root, self.const(e.root), plan.name)
+            self.fields_fn_body(e.fields, root, self.const(e.root), plan.name, obj_is_dict=True)
             declared = frozenset(f.path[0] for f in e.fields)
             w("u = None")
-            with w.block(f"if {root}.keys() - {self.const(declared, '_ps')}:"):
+            with w.block(f"if not {self.const(declared, '_ps')}.issuperset({root}):"):
                 with w.block(f"for k in {root}:"):
                     with w.block(f"if k not in {self.const(declared, '_ps')}:"):
                         w(f"u = _padd(u, {self.const(e.root)} + (k,))")
@@ -239,7 +252,7 @@ class _PlanGen:
             w("v = None")
             if plan.common is not None:
                 w("# common fields")
-                self.fields_fn_body(plan.common.fields, "e", "()", plan.name)
+                self.fields_fn_body(plan.common.fields, "e", "()", plan.name, obj_is_dict=True)
             w("t = e['type']")
             with w.block("if t == 'track':"):
                 w(f"hit = {tables['track']}.get(e.get('event'))" if "track" in tables else "hit = None")

@@ -190,8 +190,23 @@ def _is_date(s: str) -> bool:
     return True
 
 
+_SPACE = re.compile(r"\s")  # the characters str.isspace() holds to be whitespace
+#: the common case, decided without urlsplit: an ASCII scheme://host[:port][/path...] with no
+#: space, bracket or backslash (everything it accepts, the general check below accepts too)
+_PLAIN_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-]+(?::[0-9]+)?(?:/[!-Z^-~]*)?")
+
+
 def _is_uri(s: str) -> bool:
-    if len(s) > 8192 or any(c.isspace() for c in s):
+    """An absolute URI: a scheme, then an authority or a path; no whitespace.
+
+    >>> _is_uri("https://shop.example/p/1?x=2#top"), _is_uri("mailto:a@b.c"), _is_uri("http://"), _is_uri("/p/1")
+    (True, True, False, False)
+    """
+    if len(s) > 8192:
+        return False
+    if _PLAIN_URI.fullmatch(s):
+        return True
+    if _SPACE.search(s):
         return False
     try:
         parts = urlsplit(s)

@@ -328,3 +328,26 @@ def test_compiled_validation_agrees_with_the_reference(change: dict[str, Any], m
 
 
 _RULES: dict[str, routeql.RuleSet] = {}
+
+
+def _uri_by_urlsplit(s: str) -> bool:
+    """The definition `format uri` implements, without the fast path."""
+    from urllib.parse import urlsplit
+
+    if len(s) > 8192 or any(c.isspace() for c in s):
+        return False
+    try:
+        parts = urlsplit(s)
+    except ValueError:
+        return False
+    return bool(parts.scheme) and parts.scheme[0].isalpha() and bool(parts.netloc or parts.path)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.text(alphabet="ab:/?#[]@.-+09 \t\u00a0é%\\\x01\x7f~^_Z", max_size=16),
+                 st.builds(lambda p, s: p + s, st.sampled_from(["http://", "https://x", "a:", "ftp://h:", "x+y://"]),
+                           st.text(alphabet="ab:/?#[]@.-+09 \t\u00a0é%\\\x01~^_Z", max_size=16))))
+def test_uri_format_fast_path_agrees_with_its_definition(s: str) -> None:
+    from routeql.plans import _is_uri
+
+    assert _is_uri(s) == _uri_by_urlsplit(s)
