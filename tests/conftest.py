@@ -31,6 +31,20 @@ def compile_rules(text: str, name: str = "t.rq", **options: Any) -> RuleSet:
     return routeql.loads(text, name, **options)
 
 
+_random_compiled: dict[str, RuleSet | None] = {}
+
+
+def compile_random(text: str) -> RuleSet | None:
+    """A drawn rule set, compiled once (None when it does not check: an unreachable rule,
+    a kept-and-dropped path...); the salt name the strategies use is configured."""
+    if text not in _random_compiled:
+        try:
+            _random_compiled[text] = routeql.loads(text, "random.rq", salts={"s": "salt"})
+        except routeql.RouteQLCheckError:
+            _random_compiled[text] = None
+    return _random_compiled[text]
+
+
 def route_both(rules: RuleSet, event: Any, consent: Mapping[str, bool] | None = None) -> routeql.Routing:
     """Route with the compiled engine, check the interpreter agrees, return the routing."""
     fast = rules.route(event, consent)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import routeql
 from routeql.codegen import _Gen
 from routeql.errors import EventError, RouteQLCheckError
-from tests.conftest import ROOT, route_both
+from tests.conftest import ROOT, compile_random, route_both
 from tests.strategies import events, external_consent, rule_sets
 
 #: examples per property; raise it for a deeper run: ROUTEQL_EXAMPLES=5000 make test
@@ -49,16 +49,7 @@ def test_bundled_rules(bundled: routeql.RuleSet, event: dict[str, Any], consent:
         agree(bundled, ev, consent)
 
 
-_compiled: dict[str, routeql.RuleSet | None] = {}
-
-
-def compile_or_none(text: str) -> routeql.RuleSet | None:
-    if text not in _compiled:
-        try:
-            _compiled[text] = routeql.loads(text, "random.rq", salts={"s": "salt"})
-        except RouteQLCheckError:
-            _compiled[text] = None
-    return _compiled[text]
+compile_or_none = compile_random
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

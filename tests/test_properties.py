@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import routeql
-from routeql.errors import EventError, RouteQLCheckError, RouteQLError
+from routeql.errors import EventError, RouteQLError
+from tests.conftest import compile_random
 from tests.strategies import COUNTRIES, events, external_consent, rule_sets
 from tests.strategies_props import (
     forbid_rule_sets, matches_pattern, monotone_rule_sets, mutable_ids, node_paths, revocations, revoke, strict_equal,
@@ -35,17 +36,7 @@ EXAMPLES = int(os.environ.get("ROUTEQL_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
-_compiled: dict[str, routeql.RuleSet | None] = {}
-
-
-def compiled(text: str) -> routeql.RuleSet | None:
-    """Random rule sets may not check (an unreachable rule, a kept-and-dropped path)."""
-    if text not in _compiled:
-        try:
-            _compiled[text] = routeql.loads(text, "random.rq", salts={"s": "salt"})
-        except RouteQLCheckError:
-            _compiled[text] = None
-    return _compiled[text]
+compiled = compile_random
 
 
 def route_or_none(rules: routeql.RuleSet, event: Any, consent: Any = None) -> routeql.Routing | None:
