@@ -25,7 +25,7 @@ from .model import (
 )
 from .passes import fold, normalize
 from .plancheck import PlanTypes, check_condition_types, check_dest_plan, check_plans
-from .runtime import EVENT_TYPES, FUNCTIONS, compile_regex, glob_to_regex
+from .runtime import EVENT_TYPES, FUNCTIONS, compile_regex, glob_to_regex, typeof
 
 __all__ = ["check", "ENVELOPE_TYPES", "COMPAT_MODES", "HASH_ALGORITHMS", "TIME_UNITS"]
 
@@ -55,16 +55,6 @@ class _Poison(n.Node):
 _POISON = _Poison()
 
 
-def _lit_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True or v is False:
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    return "list"
 
 
 class _Lines(dict):  # type: ignore[type-arg]
@@ -294,7 +284,7 @@ class _Checker:
 
     def value_types(self, e: Any) -> frozenset[str]:
         if isinstance(e, n.Literal):
-            return frozenset({_lit_type(e.value)})
+            return frozenset({typeof(e.value)})
         if isinstance(e, n.Call) and e.name in FUNCTIONS:
             result = FUNCTIONS[e.name][3]
             if e.name in ("lower", "lowercase", "upper", "uppercase", "trim", "snakecase", "kebabcase", "titlecase", "string"):
@@ -414,8 +404,8 @@ class _Checker:
                        "typeof() returns one of: " + ", ".join(sorted(_ALL_TYPES))
                        + (" (booleans are 'bool')" if value in ("boolean", "array", "integer") else ""))
         types = self.value_types(subject)
-        if _lit_type(value) not in types and "null" != _lit_type(value):
-            self.error("RQ301", f"{_describe(subject)} is {_types(types)}, never {_a(_lit_type(value))}", span,
+        if typeof(value) not in types and "null" != typeof(value):
+            self.error("RQ301", f"{_describe(subject)} is {_types(types)}, never {_a(typeof(value))}", span,
                        "RouteQL never converts between types: \"10\" is not 10" if types & {"string", "number"} else None)
 
     def compare_types(self, e: n.Compare, left: Any, right: Any) -> None:
@@ -424,8 +414,8 @@ class _Checker:
         if e.op in ("<", "<=", ">", ">="):
             bad = False
             for side in (left, right):
-                if isinstance(side, n.Literal) and _lit_type(side.value) not in ("number", "string"):
-                    self.error("RQ301", f"`{e.op}` compares numbers or strings, not {_a(_lit_type(side.value))}", side.span,
+                if isinstance(side, n.Literal) and typeof(side.value) not in ("number", "string"):
+                    self.error("RQ301", f"`{e.op}` compares numbers or strings, not {_a(typeof(side.value))}", side.span,
                                "ordering with null, booleans or lists is always false")
                     bad = True
             lt, rt = self.value_types(left), self.value_types(right)
@@ -438,7 +428,7 @@ class _Checker:
                 self.check_value_for(subject, other.value, other.span)
         if isinstance(left, n.Literal) and isinstance(right, n.Literal):
             self.warn("RQ313", "this comparison of two constants is always "
-                      + ("true" if (left.value == right.value and _lit_type(left.value) == _lit_type(right.value)) != (e.op == "!=") else "false"),
+                      + ("true" if (left.value == right.value and typeof(left.value) == typeof(right.value)) != (e.op == "!=") else "false"),
                       e.span)
 
     def pattern(self, p: Any, kind: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from . import nodes as n
 from .errors import did_you_mean
 from .plans import ENTRY_ROOTS, FORMATS, MODES, EntryModel, FieldRule, PlanModel, TypeRule, iter_fields
-from .runtime import compile_regex, eq
+from .runtime import compile_regex, eq, typeof
 
 if TYPE_CHECKING:
     from .check import _Checker
@@ -24,16 +24,6 @@ _TYPE_OF_LITERAL = {"string": {"string"}, "number": {"number", "integer"}, "bool
                     "list": {"array"}}
 
 
-def _lit_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True or v is False:
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    return "list"
 
 
 def check_mode(c: "_Checker", setting: n.PlanSetting) -> bool:
@@ -179,9 +169,9 @@ def check_field(c: "_Checker", plan: str, f: n.FieldSpec, path: tuple[str, ...])
         if isinstance(resolved, n.Literal) and isinstance(resolved.value, tuple):
             enum = resolved.value
             if "any" not in names:
-                allowed_lits = set().union(*(_TYPE_OF_LITERAL.get(_lit_type(v), set()) for v in enum)) if enum else set()
+                allowed_lits = set().union(*(_TYPE_OF_LITERAL.get(typeof(v), set()) for v in enum)) if enum else set()
                 for v in enum:
-                    if not (_TYPE_OF_LITERAL.get(_lit_type(v), set()) & names):
+                    if not (_TYPE_OF_LITERAL.get(typeof(v), set()) & names):
                         c.error("RQ301", f"allowed value {v!r} is not {' or '.join(sorted(names))}", f.span)
                         ok = False
                         break
@@ -320,7 +310,7 @@ def check_condition_types(c: "_Checker", types: PlanTypes, conjuncts: list[Any],
                                f"did you mean '{guess}'?" if guess else "add it to the plan, or fix the name")
                     continue
                 for v in values:
-                    vt = _lit_type(v)
+                    vt = typeof(v)
                     if vt == "null":
                         continue
                     if not any(_TYPE_OF_LITERAL.get(vt, set()) & r.type_names or "any" in r.type_names for r in rules):

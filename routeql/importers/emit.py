@@ -30,7 +30,7 @@ from typing import Any, Iterable
 from ..check import ENVELOPE_TYPES
 from ..errors import RouteQLError
 from ..parse import grammar_text, parse, parse_condition
-from ..runtime import EVENT_TYPES, FUNCTIONS, eq, glob_to_regex
+from ..runtime import EVENT_TYPES, FUNCTIONS, eq, glob_to_regex, typeof
 from .errors import UnsupportedError
 from .tree import And, Call, Cmp, Expr, In, Lit, Not, Or, Path
 
@@ -233,18 +233,6 @@ def _spellable(v: Any) -> bool:
     return not isinstance(v, dict)
 
 
-def lit_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True or v is False:
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "list"
-    return "object"
 
 
 # ------------------------------------------------------------------ values
@@ -286,7 +274,7 @@ def value(e: Expr) -> Val:
     if isinstance(e, Lit):
         # Objects have no RouteQL spelling: the text is made only where it is needed.
         text = literal_text(e.value) if _spellable(e.value) else ""
-        return Val(text, frozenset({lit_type(e.value)}), e.value)
+        return Val(text, frozenset({typeof(e.value)}), e.value)
     if isinstance(e, Path):
         segs = e.segments
         types = ENVELOPE_TYPES.get(str(segs[0]), ALL_TYPES) if len(segs) == 1 else ALL_TYPES
@@ -314,7 +302,7 @@ def value(e: Expr) -> Val:
 
 def _possible(v: Val, x: Any) -> bool:
     """Can ``v`` ever equal the constant ``x``?  (RouteQL rejects comparisons it proves impossible.)"""
-    t = lit_type(x)
+    t = typeof(x)
     if t == "null":
         return True
     if t not in v.types:
@@ -385,9 +373,9 @@ def _membership(left: Expr, right: Expr) -> Cond:
     if isinstance(right, Lit):
         if not isinstance(right.value, list):
             raise UnsupportedError.plain(f"the right side of `in` must be a list or a path to one, "
-                                         f"got {lit_type(right.value)}", code="RQ301")
+                                         f"got {typeof(right.value)}", code="RQ301")
         # Lists and objects never match: FQL's left side is a single value.
-        items = [x for x in right.value if lit_type(x) not in ("list", "object")]
+        items = [x for x in right.value if typeof(x) not in ("list", "object")]
     elif not isinstance(right, Path):
         raise UnsupportedError.plain("the right side of `in` must be a list or a path to one, "
                                      "not a computed value", code="RQ301")
@@ -402,7 +390,7 @@ def _membership(left: Expr, right: Expr) -> Cond:
         r = path_text(right.segments)
         return or_([and_([c, _atom(f"true in {r}")]), and_([not_(c), _atom(f"false in {r}")])])
     lv = value(left)
-    if lv.is_lit and lit_type(lv.lit) in ("list", "object"):
+    if lv.is_lit and typeof(lv.lit) in ("list", "object"):
         return FALSE
     if isinstance(right, Path):
         r = path_text(right.segments)
