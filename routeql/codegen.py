@@ -29,7 +29,6 @@ from .consent import signals as sc
 from .consent.resolve import Resolver
 from .errors import RouteQLError
 from .model import DestinationModel, FieldAction, Model, Origin
-from .nodes import WILD, format_path
 from .passes import ANY, OTHER, PASSES, event_by_name_only, event_dependent, mentioned_events, specialize
 from .plangen import PLAN_RUNTIME, generate_plans
 from .plans import apply_plan, plan_modes
@@ -541,8 +540,8 @@ class _Gen:
                     other[t] = fname
                 else:
                     named[(t, key)] = fname
-        w(f"_NAMED = {{" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in named.items()) + "}")
-        w(f"_OTHER = {{" + ", ".join(f"{self.const(t)}: {f}" for t, f in other.items()) + "}")
+        w("_NAMED = {" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in named.items()) + "}")
+        w("_OTHER = {" + ", ".join(f"{self.const(t)}: {f}" for t, f in other.items()) + "}")
         w()
         with w.block("def decide(e, g):"):
             w("# the destinations an event goes to, as indices in declaration order")

@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
-import threading
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -31,7 +29,7 @@ from .errors import (
     Diagnostic, EventError, RouteQLCheckError, RouteQLError, RouteQLRuntimeError, RouteQLSyntaxError, Span,
 )
 from .interp import Interpreter, Outcome
-from .model import Model, Origin
+from .model import Model
 from .plans import CLEAN, PlanResult, Violation, blocks, unplanned_event
 from .parse import parse, parse_condition
 from .result import Reason, Trace, render_trace

@@ -169,13 +169,11 @@ def check_field(c: "_Checker", plan: str, f: n.FieldSpec, path: tuple[str, ...])
         if isinstance(resolved, n.Literal) and isinstance(resolved.value, tuple):
             enum = resolved.value
             if "any" not in names:
-                allowed_lits = set().union(*(_TYPE_OF_LITERAL.get(typeof(v), set()) for v in enum)) if enum else set()
                 for v in enum:
                     if not (_TYPE_OF_LITERAL.get(typeof(v), set()) & names):
                         c.error("RQ301", f"allowed value {v!r} is not {' or '.join(sorted(names))}", f.span)
                         ok = False
                         break
-                del allowed_lits
         else:
             ok = False
     if not ok:

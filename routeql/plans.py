@@ -22,7 +22,7 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from .model import Origin
-from .runtime import MISSING, eq, typeof
+from .runtime import MISSING, eq
 
 __all__ = [
     "Violation", "TypeRule", "FieldRule", "EntryModel", "PlanModel", "PlanResult", "FORMATS", "MODES",

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from hypothesis import strategies as st
 
-from tests.strategies import ACTION_TARGETS, CATEGORIES, RUDDER_IDS, TYPES, atoms
+from tests.strategies import ACTION_TARGETS, CATEGORIES, RUDDER_IDS, atoms
 
 __all__ = [
     "plain_conditions", "signed_conditions", "monotone_rule_sets", "forbid_rule_sets", "FORBID_TARGETS",

@@ -17,7 +17,6 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 

@@ -19,7 +19,7 @@ import pytest
 import routeql
 from fuzz.harness import TooSlow, cpu_seconds, time_bound
 from fuzz.values import cyclic, deep, deep_dict
-from routeql.engine import Options, parse_event
+from routeql.engine import Options
 from routeql.errors import EventError, RouteQLError
 from routeql.parse import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SOURCE_CHARS, MAX_STRING_CHARS
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -15,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..engine import RuleSet, load
 from ..errors import RouteQLError
 
-__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "Console", "load_rules", "read_lines", "open_input"]
+__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "Console", "load_rules", "read_lines", "open_input", "read_json"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -89,6 +88,23 @@ def open_input(path: str) -> IO[bytes]:
     if not p.is_file():
         raise RouteQLError(f"{path}: no such file")
     return p.open("rb")
+
+
+def read_json(path: str) -> Any:
+    """Decode a JSON file (or stdin); a syntax error names the line and column."""
+    shown = "stdin" if path == "-" else path
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as e:
+        raise RouteQLError(f"{shown}: cannot read: {e.strerror or e}") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise RouteQLError(f"{shown}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise RouteQLError(f"{shown}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    except RecursionError:
+        raise RouteQLError(f"{shown}: JSON nested too deeply") from None
 
 
 def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import RouteQLError
-from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console
+from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, read_json
 
 HELP = """\
 examples:
@@ -53,20 +51,6 @@ def _missing_system(args: argparse.Namespace, console: Console) -> int:
     return EXIT_INPUT
 
 
-def read_json(path: str) -> Any:
-    """Decode a JSON file (or stdin); a syntax error names the line and column."""
-    try:
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except OSError as e:
-        raise RouteQLError(f"{path}: cannot read: {e.strerror or e}") from None
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise RouteQLError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise RouteQLError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
-    except RecursionError:
-        raise RouteQLError(f"{path}: JSON nested too deeply") from None
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from ..engine import RuleSet, Routing
 from ..errors import EventError, RouteQLError
-from ..runtime import copy_json
 from ._common import EXIT_OK, Console, dump_json, load_rules, open_input
 
 HELP = """\

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Union
 
 from . import tcf, usprivacy
-from ._bits import BitReader, describe, describe_name, to_bits
+from ._bits import BitReader, describe_name, to_bits
 from .errors import ConsentDecodeError
 from .tcf import MAX_LENGTH, TCString
 from .usprivacy import USPrivacy

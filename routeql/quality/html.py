@@ -77,7 +77,7 @@ def _cards(r: Report) -> list[_Card]:
         _Card(percent(m.share, 2), "malformed consent", f"{m.events:,} events with a signal that does not decode",
               tone(m.share, 0.001, 0.01, higher_is_better=False)),
         _Card(f"{len(r.anomalies):,}", "volume anomalies",
-              f"days far from what the surrounding days explain", "bad" if r.anomalies else "good"),
+              "days far from what the surrounding days explain", "bad" if r.anomalies else "good"),
     ]
 
 
