@@ -244,18 +244,17 @@ class RuleSet:
         generated code doing the same in one call (``decide_fast`` in ``routeql compile --show``).
         """
         try:
-            if consent is None:
-                fast = self._fast(event)
-                if fast is not None:
-                    idx = fast[1]
-                    if self.has_plans:
-                        idx = self._gate(event, idx)[0]
-                    return (*idx,)
+            fast = self._fast(event) if consent is None else None
+            if fast is None:
+                return self._decide_slow(event, consent)
+            idx = fast[1]
+            if self.has_plans:
+                idx = self._gate(event, idx)[0]
+            return (*idx,)
         except RouteQLError:
             raise
         except Exception as exc:
             raise self._fail(exc) from None
-        return self._decide_slow(event, consent)
 
     def _decide_slow(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
         """``decide`` by the general path: full validation, consent resolved (and cached)."""

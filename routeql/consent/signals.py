@@ -15,6 +15,7 @@ signature rather than per event.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable
 
@@ -103,13 +104,18 @@ def arg_error(args: tuple[Any, ...], *, strings: bool = False, names: Iterable[s
     return None
 
 
+def _decoder(module: str) -> Callable[[Any], Any]:
+    """``routeql.consent.<module>.decode``, imported on first use (the decoder modules
+    import this one's helpers, so they cannot be imported at the top)."""
+
+    def decode(raw: Any) -> Any:
+        return importlib.import_module(f"{__package__}.{module}").decode(raw)
+
+    decode.__qualname__ = f"{module}.decode"
+    return decode
+
+
 # ------------------------------------------------------------------ segment
-
-
-def _segment_decode(raw: Any) -> Any:
-    from . import segment
-
-    return segment.decode(raw)
 
 
 def _segment_verdict(decoded: Any, args: tuple[Any, ...]) -> bool | None:
@@ -146,12 +152,6 @@ def segment_keys(uses: tuple[tuple[Any, ...], ...]) -> list[str]:
 
 
 # ------------------------------------------------------------------ rudderstack
-
-
-def _rudder_decode(raw: Any) -> Any:
-    from . import rudderstack
-
-    return rudderstack.decode(raw)
 
 
 def _rudder_verdict(decoded: Any, args: tuple[Any, ...]) -> bool | None:
@@ -213,7 +213,7 @@ register(SignalFormat(
     name="segment",
     description="Segment consent object, context.consent.categoryPreferences",
     default_paths=(("context", "consent"),),
-    decode=_segment_decode,
+    decode=_decoder('segment'),
     verdict=_segment_verdict,
     check_args=lambda args, role: "segment is not an opt-out signal" if role == "opt-out" else arg_error(args, strings=True),
     signature=_segment_signature,
@@ -224,12 +224,11 @@ register(SignalFormat(
     name="rudderstack",
     description="RudderStack consent, context.consentManagement (allowed/denied consent ids)",
     default_paths=(("context", "consentManagement"),),
-    decode=_rudder_decode,
+    decode=_decoder('rudderstack'),
     verdict=_rudder_verdict,
     check_args=lambda args, role: "rudderstack is not an opt-out signal" if role == "opt-out" else arg_error(args, strings=True),
     signature=_rudder_signature,
 ))
-
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -260,12 +259,6 @@ def _names(args: tuple[Any, ...], allowed: Iterable[str], *, at_least: int = 1) 
 # ------------------------------------------------------------------ OneTrust
 
 
-def _onetrust_decode(raw: Any) -> Any:
-    from . import onetrust
-
-    return onetrust.decode(raw)
-
-
 def _onetrust_verdict(decoded: Any, args: tuple[Any, ...]) -> bool | None:
     # OnetrustActiveGroups lists granted groups only: a group it does not list is denied.
     # The cookie and groups forms list every group with 1/0: an absent group says nothing.
@@ -283,7 +276,7 @@ register(SignalFormat(
     name="onetrust",
     description="OneTrust groups: the OptanonConsent cookie, a groups string, or OnetrustActiveGroups",
     default_paths=(("context", "consent", "onetrust"), ("context", "onetrust")),
-    decode=_onetrust_decode,
+    decode=_decoder('onetrust'),
     verdict=_onetrust_verdict,
     opted_out=lambda d, args: d.is_gpc_enabled is True,
     check_args=_onetrust_check,
@@ -296,17 +289,11 @@ register(SignalFormat(
 _COOKIEBOT = ("necessary", "preferences", "statistics", "marketing")
 
 
-def _cookiebot_decode(raw: Any) -> Any:
-    from . import cookiebot
-
-    return cookiebot.decode(raw)
-
-
 register(SignalFormat(
     name="cookiebot",
     description="Cookiebot: the CookieConsent cookie or its object (necessary, preferences, statistics, marketing)",
     default_paths=(("context", "consent", "cookiebot"), ("context", "cookiebot")),
-    decode=_cookiebot_decode,
+    decode=_decoder('cookiebot'),
     verdict=lambda d, args: _all([bool(getattr(d, a)) for a in args]),
     check_args=lambda args, role: "cookiebot is not an opt-out signal" if role == "opt-out" else _names(args, _COOKIEBOT),
     cacheable=True,
@@ -319,29 +306,17 @@ _GCM_TYPES = ("ad_storage", "ad_user_data", "ad_personalization", "analytics_sto
               "functionality_storage", "personalization_storage", "security_storage")
 
 
-def _gcm_decode(raw: Any) -> Any:
-    from . import gcm
-
-    return gcm.decode(raw)
-
-
 register(SignalFormat(
     name="gcm",
     description="Google Consent Mode v2: {ad_storage: granted|denied, ...}",
     default_paths=(("context", "consent", "gcm"), ("context", "consent_mode")),
-    decode=_gcm_decode,
+    decode=_decoder('gcm'),
     verdict=lambda d, args: _all([d.get(a) for a in args]),
     opted_out=lambda d, args: any(d.get(a) is False for a in args),
     check_args=lambda args, role: _names(args, _GCM_TYPES),
 ))
 
 # ------------------------------------------------------------------ TCF
-
-
-def _tcf_decode(raw: Any) -> Any:
-    from . import tcf
-
-    return tcf.decode(raw)
 
 
 _TCF_QUALIFIERS = {"li", "flexible", "publisher", "custom"}
@@ -395,7 +370,7 @@ register(SignalFormat(
     name="tcf",
     description="IAB TCF v2.2/2.3 TC string (purpose consent, legitimate interest, special features)",
     default_paths=(("context", "consent", "tcf"), ("context", "gdpr_consent")),
-    decode=_tcf_decode,
+    decode=_decoder('tcf'),
     verdict=tcf_verdict,
     check_args=_tcf_check,
     cacheable=True,
@@ -617,17 +592,11 @@ for _section in ("usnat", "usca"):
 # ------------------------------------------------------------------ US Privacy and GPC
 
 
-def _usp_decode(raw: Any) -> Any:
-    from . import usprivacy
-
-    return usprivacy.decode(raw)
-
-
 register(SignalFormat(
     name="usp",
     description="IAB US Privacy string (1YNN): position 3 is the sale opt-out",
     default_paths=(("context", "consent", "us_privacy"), ("context", "us_privacy")),
-    decode=_usp_decode,
+    decode=_decoder('usprivacy'),
     opted_out=lambda d, args: bool(d.opted_out_of_sale),
     check_args=lambda args, role: None if args == ("sale",) else "usp carries one opt-out: opt-out ... by usp sale",
     cacheable=True,
