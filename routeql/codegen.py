@@ -42,7 +42,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_E": rt.EMPTY,
     "_NO": rt.MISSING,
     "_none": lambda e, g, ig: [],
-    "_map": map, "_type": type,
+    "_map": map, "_type": type, "_len": len,
     "_SHAPES": rt.GOOD_SHAPES,
     "_envok": rt.envelope_ok,
     "_TYPES": rt.EVENT_TYPES,
@@ -675,7 +675,9 @@ class _Gen:
         w = self.w
         names = sc.segment_keys(uses)
         pref = f"c{next(self.counter)}"
-        with w.block(f"if {raw}.__class__ is dict and ({pref} := {raw}.get('categoryPreferences', _NO)).__class__ is dict:"):
+        # (an object of more categories than the decoder takes is malformed: the signature says so)
+        with w.block(f"if {raw}.__class__ is dict and ({pref} := {raw}.get('categoryPreferences', _NO)).__class__ is dict"
+                     f" and _len({pref}) <= {sc.MAX_CATEGORIES}:"):
             # an int, two bits per category: 1 granted, 2 refused, 0 absent, 3 not a boolean
             # (what signals.py's segment signature computes; no other key is an int)
             parts = []

@@ -4,8 +4,14 @@ Segment's rules, which this keeps: a missing consent object, ``null`` or ``{}`` 
 consent enforcement (``None`` here); ``{"categoryPreferences": {}}`` means every category
 is false; a category absent from the object is not consented.  Category ids are
 case-sensitive.  A preference that is not a JSON boolean is not a grant: it is recorded
-in ``invalid`` (so the event can be reported) instead of failing the whole event.  Other
-keys of the consent object are ignored.
+in ``invalid`` (so the event can be reported) instead of failing the whole event; so is a
+key that is not a string (it cannot name a category).  Other keys of the consent object
+are ignored.
+
+What the decoder makes of the categories a rule set maps depends on their values alone
+(and on the object's size): the resolver caches states by exactly that
+(``signals._segment_signature``), so the answer for one event never depends on the
+events seen before it.
 
 >>> c = decode({"categoryPreferences": {"Advertising": True, "Analytics": "yes"}})
 >>> c.granted("Advertising"), c.granted("Analytics"), dict(c.invalid)
@@ -49,8 +55,8 @@ def decode(obj: object) -> SegmentConsent | None:
 
     Raises:
         ConsentDecodeError: the consent value is not an object, ``categoryPreferences`` is
-            present but not an object, it has a non-string key, or more than
-            :data:`MAX_CATEGORIES` categories.
+            present but not an object, or it has more than :data:`MAX_CATEGORIES`
+            categories.
 
     >>> decode({"categoryPreferences": ["Advertising"]})
     Traceback (most recent call last):
@@ -72,8 +78,8 @@ def decode(obj: object) -> SegmentConsent | None:
     invalid: list[tuple[str, str]] = []
     for key, value in prefs.items():
         if not isinstance(key, str):
-            raise ConsentDecodeError(f"category ids must be strings, got {describe(key)}", format=_FORMAT)
-        if type(value) is bool:
+            invalid.append((f"<key: {describe(key)}>", "not a category id"))
+        elif type(value) is bool:
             granted.append((key, value))
         else:
             invalid.append((key, describe(value)))

@@ -21,6 +21,8 @@ from typing import Any, Callable, Hashable, Iterable
 
 from ..runtime import MISSING
 from .errors import ConsentDecodeError
+from .rudderstack import MAX_IDS
+from .segment import MAX_CATEGORIES
 
 __all__ = ["GRANT", "DENY", "SignalFormat", "FORMATS", "format_names", "arg_error", "scalar_key"]
 
@@ -135,7 +137,7 @@ def _segment_signature(raw: Any, uses: tuple[tuple[Any, ...], ...]) -> Hashable:
     cp = raw.get("categoryPreferences", MISSING)
     if cp is MISSING:
         return ("<no-preferences>",)
-    if cp.__class__ is not dict:
+    if cp.__class__ is not dict or len(cp) > MAX_CATEGORIES:
         return ("<preferences>", _hashable(cp))
     # two bits per category the rules read: 1 granted, 2 refused, 0 absent, 3 not a boolean
     # (the compiled consent function computes the same int inline)
@@ -175,12 +177,11 @@ def _rudder_verdict(decoded: Any, args: tuple[Any, ...]) -> bool | None:
 
 
 def _ids(v: Any) -> Any:
-    if v.__class__ is list:
-        if all(x.__class__ is str for x in v):
+    """An id list's part of the signature: malformed exactly when the decoder fails on it."""
+    if v.__class__ is list or v.__class__ is dict:
+        if len(v) <= MAX_IDS and all(x.__class__ is str for x in v):
             return frozenset(v)
         return ("<malformed>",)
-    if v.__class__ is dict:
-        return frozenset(v)
     return _hashable(v)
 
 

@@ -50,10 +50,16 @@ def test_value_semantics() -> None:
         ({"categoryPreferences": None}, "categoryPreferences must be an object, got null"),
         ({"categoryPreferences": ["Advertising"]}, "got array"),
         ({"categoryPreferences": "x"}, "got string"),
-        ({"categoryPreferences": {1: True}}, "category ids must be strings"),
         ({"categoryPreferences": {f"c{i}": True for i in range(2000)}}, "more than 1024"),
     ],
 )
 def test_rejects(value: object, match: str) -> None:
     with pytest.raises(ConsentDecodeError, match=match):
         segment.decode(value)
+
+
+def test_non_string_keys_are_invalid_entries_not_a_failure() -> None:
+    # a key that is not a string cannot name a category: recorded, and the rest still counts
+    c = segment.decode({"categoryPreferences": {1: True, "Advertising": True}})
+    assert c is not None and c.granted("Advertising")
+    assert dict(c.invalid) == {"<key: number>": "not a category id"}

@@ -1,0 +1,71 @@
+"""The consent state cache is keyed by a signature of the signals: two signals with one
+signature must resolve alike, or the answer for an event would depend on the events
+routed before it.  Each case is a pair: a well-formed signal, then a signal that shares
+the mapped values but that the decoder treats differently (too large, not strings).
+Both the compiled fast path and the general path must give the fresh answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import routeql
+
+RULES = """
+consent {
+  category ads   from segment "Advertising"
+  category crm   from rudderstack "C0004"
+  default regime opt_in
+}
+destination by_segment { requires ads }
+destination by_rudder  { requires crm }
+"""
+
+
+def event(consent: Any = None, management: Any = None) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    if consent is not None:
+        context["consent"] = consent
+    if management is not None:
+        context["consentManagement"] = management
+    return {"type": "track", "event": "Order Completed", "context": context}
+
+
+CASES = {
+    "segment: more categories than the decoder takes": (
+        event({"categoryPreferences": {"Advertising": True}}),
+        event({"categoryPreferences": {"Advertising": True, **{f"c{i}": True for i in range(2000)}}}),
+    ),
+    "rudderstack: more ids than the decoder takes": (
+        event(management={"allowedConsentIds": ["C0004"]}),
+        event(management={"allowedConsentIds": ["C0004", *(f"x{i}" for i in range(2000))]}),
+    ),
+    "rudderstack: an id object with a key that is not a string": (
+        event(management={"allowedConsentIds": {"C0004": "Targeting"}}),
+        event(management={"allowedConsentIds": {"C0004": "Targeting", 7: "?"}}),
+    ),
+}
+
+
+@pytest.mark.parametrize("first, second", CASES.values(), ids=CASES.keys())
+def test_answer_does_not_depend_on_the_events_before(first: dict[str, Any], second: dict[str, Any]) -> None:
+    fresh = routeql.loads(RULES)
+    expected_decide = fresh.decide(second)
+    expected_route = sorted(routeql.loads(RULES).route(second).deliveries)
+    assert expected_decide == ()  # a malformed signal denies what it maps
+    for route_first in (False, True):
+        rs = routeql.loads(RULES)
+        assert rs.decide(first) != ()
+        if route_first:
+            rs.route(first)
+        assert rs.decide(second) == expected_decide
+        assert sorted(rs.route(second).deliveries) == expected_route
+        assert rs.reference(second).deliveries.keys() == set(expected_route)
+
+
+def test_a_non_string_category_key_is_ignored_not_fatal() -> None:
+    rs = routeql.loads(RULES)
+    e = event({"categoryPreferences": {"Advertising": True, 5: True}})
+    assert rs.decide(e) == ("by_segment",)
+    assert rs.route(e).consent.signals[0].status == "ok"
