@@ -72,14 +72,39 @@ _SAFE_SCALARS = (type(None), bool, int, float, str)
 
 
 class Generated:
-    """The generated source, its namespace constants and its line map."""
+    """The generated source, its namespace constants and its line map.
 
-    def __init__(self, source: str, constants: dict[str, Any], linemap: dict[int, Origin], keys: int) -> None:
+    ``payloads`` says where each destination's payload function lies in the source, so
+    the engine can compile the module without them and each one on first use (they are
+    most of the source of a large rule set, and a destination may never be delivered).
+    """
+
+    def __init__(self, source: str, constants: dict[str, Any], linemap: dict[int, Origin], keys: int,
+                 payloads: Mapping[str, tuple[str, int, int]] | None = None, table_line: int = 0) -> None:
         self.source = source
         self.constants = constants
         self.linemap = linemap
         #: number of specialised decision functions
         self.keys = keys
+        #: destination name -> (function name, first line, line after its last), 1-based
+        self.payloads: Mapping[str, tuple[str, int, int]] = payloads or {}
+        #: the line of the ``PAYLOADS = {...}`` table (0: none)
+        self.table_line = table_line
+
+    def core_source(self) -> str:
+        """The source without the payload functions and their table: blank lines in their
+        place, so every other line keeps its number (and its entry in ``linemap``)."""
+        lines = self.source.split("\n")
+        for _, first, end in self.payloads.values():
+            lines[first - 1:end - 1] = [""] * (end - first)
+        if self.table_line:
+            lines[self.table_line - 1] = ""
+        return "\n".join(lines)
+
+    def payload_source(self, name: str) -> tuple[str, str, int]:
+        """One destination's payload function: its name, its source, and its first line."""
+        fname, first, end = self.payloads[name]
+        return fname, "\n".join(self.source.split("\n")[first - 1:end - 1]) + "\n", first
 
 
 class _Writer:
@@ -117,7 +142,7 @@ class _Writer:
 
 def _comment(text: str) -> str:
     """A rule's text as a one-line comment (newlines and odd characters made harmless)."""
-    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    clean = text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
     return clean if len(clean) <= 110 else clean[:107] + "..."
 
 
@@ -855,17 +880,21 @@ class _Gen:
         keys = self.decisions()
         self.fast()
         self.shared_projections()
+        spans: dict[str, tuple[str, int, int]] = {}
         for d in self.model.destinations:
+            first = len(w.lines) + 1
             self.payload(d)
+            spans[d.name] = (f"p_{d.index}", first, len(w.lines) + 1)
         dests = self.model.destinations
         names = "(" + "".join(f"{self.const(d.name)}, " for d in dests) + ")"
         w(f"NAMES = {names}")
+        table_line = len(w.lines) + 1
         w("PAYLOADS = {" + "".join(f"{self.const(d.name)}: p_{d.index}, " for d in dests) + "}")
         blocks = {p.name: {d.name: plan_modes(p, d) for d in dests} for p in self.model.plans}
         w(f"PLAN_MODES = {self.const(blocks, '_pm')}")
         self.constants["_ORDER"] = {d.name: d.index for d in dests}
         self.constants["_IGN"] = {d.name: d.integration_names for d in dests}
-        return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys)
+        return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys, spans, table_line)
 
 
 def _typed_key(v: Any) -> Any:

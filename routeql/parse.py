@@ -118,7 +118,7 @@ class _ToAst(Transformer[Token, Any]):
     """Lark tree -> routeql.nodes.  One method per grammar alias."""
 
     def __init__(self, file: str, lines: list[str]) -> None:
-        super().__init__()
+        super().__init__(visit_tokens=False)  # no method per token type: tokens pass as they are
         self.file = file
         self.lines = lines
 

@@ -272,11 +272,50 @@ def test_backticked_top_level_keys() -> None:
 def test_generated_code_runs_with_no_builtins(bundled: routeql.RuleSet) -> None:
     namespace = bundled._decide.__globals__
     assert namespace["__builtins__"] == {}
-    for fn in (bundled._consent_fn, *bundled._payloads.values()):
+    for fn in (bundled._consent_fn, *(bundled._payloads[d] for d in bundled.destinations)):
         assert fn.__globals__ is namespace
     for call in ("len([])", "__import__('os')", "open('/etc/passwd')", "eval('1')", "getattr(1, 'real')"):
         with pytest.raises(NameError):
             exec(call, namespace)  # noqa: S102 - the point: nothing to call
+
+
+LAZY = """
+destination first {
+  keep userId, properties.products.sku
+  hash userId
+}
+destination second {
+  when event = "Signed Up"
+  keep userId
+}
+"""
+
+
+def test_payload_functions_compile_on_first_delivery() -> None:
+    rules = routeql.loads(LAZY, "lazy.rq")
+    assert dict(rules._payloads) == {}  # nothing compiled at load time
+    e = {"type": "track", "event": "Order Completed", "userId": "u1", "properties": {"products": [{"sku": "a"}]}}
+    assert rules.route(e).deliveries["first"]["properties"] == {"products": [{"sku": "a"}]}
+    assert set(rules._payloads) == {"first"}
+    assert rules.compile_payloads() is rules
+    assert set(rules._payloads) == {"first", "second"}
+    with pytest.raises(KeyError):
+        rules._payloads["nobody"]
+    # the full source still holds every payload function (routeql compile --show)
+    assert "def p_0(" in rules.source and "def p_1(" in rules.source
+
+
+def test_a_failure_in_a_lazily_compiled_payload_names_its_rule() -> None:
+    rules = routeql.loads(LAZY, "lazy.rq")
+    namespace = rules._decide.__globals__
+
+    def broken(*args: object) -> None:
+        raise ValueError("the hashing helper is broken")
+
+    namespace["_transform"] = broken
+    e = {"type": "track", "event": "Order Completed", "userId": "u1"}
+    with pytest.raises(RouteQLError, match=r"routing failed in first \(lazy\.rq:4:3\): ValueError"):
+        rules.route(e)
 
 
 def test_runtime_names_hold_no_dangerous_builtin() -> None:
