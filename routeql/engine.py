@@ -243,6 +243,10 @@ class RuleSet:
         pr = self._plan(event)
         if pr is None or pr.clean:
             return idx, pr, False
+        return self._gate_found(pr, idx)
+
+    def _gate_found(self, pr: PlanResult, idx: list[str]) -> tuple[list[str], PlanResult, bool]:
+        """``_gate`` once the plan found something."""
         modes = self._plan_modes[pr.plan]
         if not any(blocks(pr, m) for m in modes.values()):
             return idx, pr, False
@@ -320,8 +324,10 @@ class RuleSet:
             mask = state.mask
             payloads = self._payloads
             pr, rejected = None, False
-            if self.has_plans:
-                idx, pr, rejected = self._gate(event, idx)
+            if self.has_plans:  # the plan's verdict inline: a clean event costs one test
+                pr = self._plan(event)
+                if pr is not None and not pr.clean:
+                    idx, pr, rejected = self._gate_found(pr, idx)
             deliveries = {}
             for d in idx:  # a loop: cheaper than a comprehension for the usual one or two
                 deliveries[d] = payloads[d](event, mask, pr)

@@ -15,7 +15,8 @@ import contextlib
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from .plans import FORMATS, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation
+from .plans import (FORMATS, VALID, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation,
+                    remembering)
 from .runtime import compile_regex
 
 if TYPE_CHECKING:
@@ -66,18 +67,41 @@ class _PlanGen:
             "array": f"{x}.__class__ is list",
         }[t.name]
 
-    def value_checks(self, rule: FieldRule, x: str, segs: str, plan: str) -> None:
-        """Checks of a present value; ``segs`` is the expression of its path segments."""
+    def value_checks(self, rule: FieldRule, x: str, segs: str, plan: str, missing: str | None = None) -> None:
+        """Checks of a value; ``segs`` is the expression of its path segments.
+
+        With ``missing`` (the field's presence is not tested yet: ``x`` may be ``_NO``),
+        the type test comes first, and the value's absence is looked at only when it
+        fails: ``missing`` is the statement for an absent field ("" for none).  A
+        well-formed field then costs one read and one class test.
+        """
         w = self.w
         rc = self.const(rule, "_prule")
         pc = self.const(plan)
         tests = [self.type_test(t, x) for t in rule.types]
         if "True" not in tests:
-            with w.block(f"if not ({' or '.join(tests)}):"):
-                w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+            with w.block(f"if not ({' or '.join(tests)}):"):  # _NO is of no JSON type
+                if missing is None:
+                    w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+                elif missing:
+                    with w.block(f"if {x} is _NO:"):
+                        w(missing)
+                    with w.block("else:"):
+                        w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+                else:
+                    with w.block(f"if {x} is not _NO:"):
+                        w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
             opener = "else:"
         else:
-            opener = None
+            if missing is not None:  # any type: only presence to test
+                if missing:
+                    with w.block(f"if {x} is _NO:"):
+                        w(missing)
+                    opener = "else:"
+                else:
+                    opener = f"if {x} is not _NO:"
+            else:
+                opener = None
 
         # the type test passed: with one declared type, the class guards below are known true
         names = {t.name for t in rule.types} if "True" not in tests else set()
@@ -91,7 +115,9 @@ class _PlanGen:
             if rule.enum is not None:
                 vals = rule.enum
                 if vals and all(type(e) is str for e in vals):
-                    test = f"{x}.__class__ is str and {x} in {self.const(frozenset(vals), '_ps')}"
+                    test = f"{x} in {self.const(frozenset(vals), '_ps')}"
+                    if not only_str:
+                        test = f"{x}.__class__ is str and {test}"
                 else:
                     test = f"_in({x}, {self.const(vals)})"
                 with w.block(f"if not ({test}):"):
@@ -103,9 +129,15 @@ class _PlanGen:
                             w(f"v = _padd(v, _pmk('range', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
             if rule.lengths:
                 with guarded(f"{x}.__class__ is str or {x}.__class__ is list", only_str):
-                    w(f"n = _plen({x})")
-                    for op, bound in rule.lengths:
-                        with w.block(f"if not (n {op} {bound}):"):
+                    if len(rule.lengths) == 1:
+                        op, bound = rule.lengths[0]
+                        # length >= 1 of a string or a list: its truth
+                        tests_ = [f"not {x}" if (op, bound) == (">=", 1) else f"not (_plen({x}) {op} {bound})"]
+                    else:
+                        w(f"n = _plen({x})")
+                        tests_ = [f"not (n {op} {bound})" for op, bound in rule.lengths]
+                    for (op, bound), test in zip(rule.lengths, tests_):
+                        with w.block(f"if {test}:"):
                             w(f"v = _padd(v, _pmk('length', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
             if rule.pattern is not None or rule.format is not None:
                 with guarded(f"{x}.__class__ is str", only_str):
@@ -114,8 +146,12 @@ class _PlanGen:
                         with w.block(f"if {rx}.search({x}) is None:"):
                             w(f"v = _padd(v, _pmk('pattern', {segs}, {rc}, {pc}))")
                     if rule.format is not None:
-                        fn = self.const(FORMATS[rule.format], "_pfmt")
-                        with w.block(f"if not {fn}({x}):"):
+                        if rule.format == "currency":  # a set lookup already
+                            test = f"{self.const(FORMATS[rule.format], '_pfmt')}({x})"
+                        else:  # valid strings seen before, else the check (which remembers)
+                            memo = self.const(VALID[rule.format], "_pvalid")
+                            test = f"({x} in {memo} or {self.const(remembering(rule.format), '_pfmt')}({x}))"
+                        with w.block(f"if not {test}:"):
                             w(f"v = _padd(v, _pmk('format', {segs}, {rc}, {pc}))")
             self.nested(rule, x, segs, plan)
 
@@ -159,26 +195,24 @@ class _PlanGen:
                        obj_is_dict: bool = False) -> None:
         """Checks of ``fields`` under ``obj`` (known to be a dict when ``obj_is_dict``)."""
         w = self.w
+        parents: dict[tuple[str, ...], str] = {}  # objects on the way, each read once
         for f in fields:
             w(f"# {'required' if f.required else 'optional'} {'.'.join(f.path)}  ({f.origin.at})")
             x = f"x{next(self.ids)}"
             src, known = obj, obj_is_dict
-            for k in f.path[:-1]:
-                tmp = f"o{next(self.ids)}"
-                get = f"{src}.get({self.const(k)}, _NO)"
-                w(f"{tmp} = {get}" if known else f"{tmp} = {get} if {src}.__class__ is dict else _NO")
+            for depth, k in enumerate(f.path[:-1], start=1):
+                tmp = parents.get(f.path[:depth])
+                if tmp is None:
+                    tmp = parents[f.path[:depth]] = f"o{next(self.ids)}"
+                    get = f"{src}.get({self.const(k)}, _NO)"
+                    w(f"{tmp} = {get}" if known else f"{tmp} = {get} if {src}.__class__ is dict else _NO")
                 src, known = tmp, False
             get = f"{src}.get({self.const(f.path[-1])}, _NO)"
             w(f"{x} = {get}" if known else f"{x} = {get} if {src}.__class__ is dict else _NO")
             segs = f"{prefix} + {self.const(f.path)}"
-            if f.required:
-                with w.block(f"if {x} is _NO:"):
-                    w(f"v = _padd(v, _pmk('required', {segs}, {self.const(f, '_prule')}, {self.const(plan)}))")
-                with w.block("else:"):
-                    self.value_checks(f, x, segs, plan)
-            else:
-                with w.block(f"if {x} is not _NO:"):
-                    self.value_checks(f, x, segs, plan)
+            missing = (f"v = _padd(v, _pmk('required', {segs}, {self.const(f, '_prule')}, {self.const(plan)}))"
+                       if f.required else "")
+            self.value_checks(f, x, segs, plan, missing)
 
     def object_fn(self, t: TypeRule, plan: str) -> str:
         name = f"po_{next(self.ids)}"
@@ -301,3 +335,6 @@ def generate_plans(gen: "_Gen", plans: tuple[PlanModel, ...]) -> None:
                     w(f"return {fn}(e)")
             w("return None")
     w()
+    if len(plans) == 1 and plans[0].when is None:
+        w(f"plan = {fns[0]}  # one plan for every event: no call in between")
+        w()

@@ -14,11 +14,12 @@ validators generated from the same model (:mod:`routeql.plangen`) and must agree
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from .model import Origin
@@ -248,6 +249,34 @@ FORMATS: dict[str, Any] = {
 
 def check_format(name: str, value: str) -> bool:
     return bool(FORMATS[name](value))
+
+
+#: strings known to be valid, per format, for the compiled validators.  Traffic repeats
+#: its URLs, e-mail addresses and timestamps' owners far more than it invents them, and
+#: a regular expression costs ten times a set lookup.  Only valid strings of at most
+#: ``MEMO_MAX_CHARS`` are remembered (an invalid one is rare, and checked each time), and
+#: each set is emptied when it reaches ``MEMO_SIZE``: bounded whatever the traffic.
+VALID: dict[str, set[str]] = {name: set() for name in FORMATS}
+MEMO_SIZE = 8192
+MEMO_MAX_CHARS = 512
+
+
+@functools.lru_cache(maxsize=None)
+def remembering(name: str) -> Callable[[str], bool]:
+    """The check of format ``name``, adding what passes to ``VALID[name]`` (generated code
+    tests ``s in VALID[name]`` first and calls this only on a miss)."""
+    check, memo = FORMATS[name], VALID[name]
+
+    def run(s: str) -> bool:
+        if not check(s):
+            return False
+        if len(s) <= MEMO_MAX_CHARS:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo.add(s)
+        return True
+
+    return run
 
 
 # ------------------------------------------------------------------ the reference validator

@@ -351,3 +351,23 @@ def test_uri_format_fast_path_agrees_with_its_definition(s: str) -> None:
     from routeql.plans import _is_uri
 
     assert _is_uri(s) == _uri_by_urlsplit(s)
+
+
+def test_format_memo_remembers_valid_strings_only_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from routeql import plans
+
+    monkeypatch.setattr(plans, "MEMO_SIZE", 4)
+    check, memo = plans.remembering("uri"), plans.VALID["uri"]
+    memo.clear()
+    assert check("https://a.example/x") and "https://a.example/x" in memo
+    assert not check("not a uri") and "not a uri" not in memo  # invalid: checked every time
+    long = "https://a.example/" + "x" * plans.MEMO_MAX_CHARS
+    assert check(long) and long not in memo  # too long to keep
+    for i in range(10):
+        assert check(f"https://a.example/{i}")
+        assert len(memo) <= 4
+    # the generated validator consults the memo, then the check: same verdicts either way
+    rules = routeql.loads('plan { track "A" { required url: string format uri } }\ndestination d { }', "t.rq")
+    for url, ok in (("https://a.example/x", True), ("nope", False), ("https://a.example/x", True), ("nope", False)):
+        result = rules.validate({"type": "track", "event": "A", "properties": {"url": url}})
+        assert result.clean is ok and [v.type for v in result.violations] == ([] if ok else ["format"])
