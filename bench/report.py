@@ -196,7 +196,8 @@ def targets(r: Results) -> list[dict[str, Any]]:
                     f"{plan['flagged_events']:,} of {plan['events']:,} events flagged)")
     out.append({"target": "routing with a tracking plan of 50 events adds ≤ 30% (issue 6)",
                 "measured": measured if plan else "-", "status": _status(extra <= 0.30 if plan else None),
-                "note": "D=50, every event and property checked, violations flagged (interleaved medians)"})
+                "note": "D=50, every event and property checked, violations flagged (interleaved medians; "
+                        "each round starts with the format memo empty)"})
     mem = r.facts.get("memory")
     held = max(mem["retained_after_load"], mem["retained_after_routing"]) if mem else None
     out.append({"target": "a compiled D=1,000 rule set holds < 100 MB",

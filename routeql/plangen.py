@@ -203,10 +203,12 @@ class _PlanGen:
             for depth, k in enumerate(f.path[:-1], start=1):
                 tmp = parents.get(f.path[:depth])
                 if tmp is None:
+                    # a parent that is missing or not an object reads as {}: what is under it is missing
                     tmp = parents[f.path[:depth]] = f"o{next(self.ids)}"
-                    get = f"{src}.get({self.const(k)}, _NO)"
-                    w(f"{tmp} = {get}" if known else f"{tmp} = {get} if {src}.__class__ is dict else _NO")
-                src, known = tmp, False
+                    get = f"{src}.get({self.const(k)})"
+                    w(f"{tmp} = {get}" if known else f"{tmp} = {get} if {src}.__class__ is dict else None")
+                    w(f"if {tmp}.__class__ is not dict: {tmp} = _E")
+                src, known = tmp, True
             get = f"{src}.get({self.const(f.path[-1])}, _NO)"
             w(f"{x} = {get}" if known else f"{x} = {get} if {src}.__class__ is dict else _NO")
             segs = f"{prefix} + {self.const(f.path)}"
@@ -251,12 +253,15 @@ class _PlanGen:
                 root = tmp
             self.fields_fn_body(e.fields, root, self.const(e.root), plan.name, obj_is_dict=True)
             declared = frozenset(f.path[0] for f in e.fields)
+            pname, label = self.const(plan.name), self.const(e.label)
+            clean = self.const(PlanResult(plan.name, True, e.label), "_pclean")
+            with w.block(f"if {self.const(declared, '_ps')}.issuperset({root}):"):
+                w(f"return {clean} if v is None else _PR({pname}, True, {label}, _ptuple(v), ())")
             w("u = None")
-            with w.block(f"if not {self.const(declared, '_ps')}.issuperset({root}):"):
-                with w.block(f"for k in {root}:"):
-                    with w.block(f"if k not in {self.const(declared, '_ps')}:"):
-                        w(f"u = _padd(u, {self.const(e.root)} + (k,))")
-            w("return v, u")
+            with w.block(f"for k in {root}:"):
+                with w.block(f"if k not in {self.const(declared, '_ps')}:"):
+                    w(f"u = _padd(u, {self.const(e.root)} + (k,))")
+            w(f"return _PR({pname}, True, {label}, () if v is None else _ptuple(v), _ptuple(u))")
         w()
         return name
 
@@ -266,9 +271,9 @@ class _PlanGen:
         self.emit_pending()
 
         def hit(key: tuple[str, str | None]) -> str:
-            """(entry function, entry label, the constant result of a clean event)"""
-            e = plan.index[key]
-            return f"({entry_fns[key]}, {self.const(e.label)}, {self.const(PlanResult(plan.name, True, e.label), '_pclean')})"
+            """The entry's function: it takes the event and the common fields' violations
+            and returns the plan's verdict."""
+            return entry_fns[key]
 
         # dispatch tables, at module level: built once, after the functions they hold
         tables: dict[str, str] = {}
@@ -307,10 +312,7 @@ class _PlanGen:
             with w.block("if hit is None:"):
                 clean = self.const(PlanResult(plan.name, True, None), "_pclean")
                 w(f"return {clean} if v is None else _PR({pname}, True, None, _ptuple(v), ())")
-            w("fn, label, ok = hit")
-            w("v, u = fn(e, v)")
-            w(f"return ok if v is None and u is None else _PR({pname}, True, label, "
-              "() if v is None else _ptuple(v), () if u is None else _ptuple(u))")
+            w("return hit(e, v)")
         w()
         return name
 
