@@ -444,11 +444,9 @@ class _Gen:
                 continue
             assert cm is not None
             if req.vendors:
-                mask = cm.mask((), req.vendors)
-                out.append(f"(g & {mask}) == {mask}")
+                out.append(_mask_test(cm.mask((), req.vendors), False))
                 continue
-            mask = cm.mask(req.categories)
-            out.append(f"g & {mask}" if req.any else f"(g & {mask}) == {mask}")
+            out.append(_mask_test(cm.mask(req.categories), req.any))
         return out
 
     def decision_function(self, name: str, doc: str, dests: list[tuple[DestinationModel, list[tuple[str, Any, Any]]]]) -> None:
@@ -484,8 +482,7 @@ class _Gen:
                             terms.append(f"not ({self.cond(guard, vars)})")
                         else:
                             assert self.model.consent is not None
-                            mask = self.model.consent.mask(p.categories)
-                            test = f"g & {mask}" if p.any else f"(g & {mask}) == {mask}"
+                            test = _mask_test(self.model.consent.mask(p.categories), p.any)
                             terms.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
                 with w.rule(Origin("destination", d.name, d.name, d.span)):
                     with w.block("if " + (" and ".join(terms) or "True") + ":"):
@@ -895,6 +892,16 @@ class _Gen:
         self.constants["_ORDER"] = {d.name: d.index for d in dests}
         self.constants["_IGN"] = {d.name: d.integration_names for d in dests}
         return Generated("\n".join(w.lines) + "\n", self.constants, w.linemap, keys, spans, table_line)
+
+
+def _mask_test(mask: int, any_: bool) -> str:
+    """The test of consent bits in ``g`` (used for its truth only): all of them, or any.
+
+    >>> _mask_test(8, False), _mask_test(6, True), _mask_test(6, False), _mask_test(0, False)
+    ('g & 8', 'g & 6', '(g & 6) == 6', '(g & 0) == 0')
+    """
+    one_bit = mask > 0 and not mask & (mask - 1)
+    return f"g & {mask}" if any_ or one_bit else f"(g & {mask}) == {mask}"
 
 
 def _typed_key(v: Any) -> Any:
