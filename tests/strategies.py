@@ -45,7 +45,21 @@ def segment_consent(draw: st.DrawFn) -> Any:
         return draw(st.sampled_from([[], "yes", {"categoryPreferences": None}, {"categoryPreferences": [1]}]))
     keys = draw(st.lists(st.sampled_from(list(CATEGORIES.values())), unique=True, max_size=3))
     values = st.one_of(st.booleans(), st.booleans(), st.sampled_from(["true", 1, None]))
-    return {"categoryPreferences": {k: draw(values) for k in keys}}
+    prefs: dict[Any, Any] = {k: draw(values) for k in keys}
+    # what only Python callers send: a key that is not a string; more categories than
+    # the decoder takes (the state cache must key these apart from the plain object)
+    odd = draw(st.sampled_from(["", "", "", "", "int key", "oversized"]))
+    if odd == "int key":
+        prefs[7] = True
+    elif odd == "oversized":
+        prefs.update(OVERSIZED_PREFS)
+    return {"categoryPreferences": prefs}
+
+
+#: more categories than the Segment decoder takes (it refuses the object)
+OVERSIZED_PREFS = {f"extra{i}": True for i in range(1100)}
+#: more ids than the RudderStack decoder takes
+OVERSIZED_IDS = [f"X{i}" for i in range(1100)]
 
 
 @st.composite
@@ -58,6 +72,11 @@ def rudder_consent(draw: st.DrawFn) -> Any:
         out["deniedConsentIds"] = draw(st.lists(st.sampled_from(ids), max_size=3))
     if draw(st.booleans()):
         out["allowedConsentIds"] = draw(st.lists(st.sampled_from(ids), max_size=3))
+        odd = draw(st.sampled_from(["", "", "", "", "object with an int key", "oversized"]))
+        if odd == "object with an int key":
+            out["allowedConsentIds"] = {**{i: "x" for i in out["allowedConsentIds"]}, 7: "x"}
+        elif odd == "oversized":
+            out["allowedConsentIds"] = out["allowedConsentIds"] + OVERSIZED_IDS
     if draw(st.booleans()):
         out["resolutionStrategy"] = draw(st.sampled_from(["and", "or", "OR", "bogus"]))
     return out

@@ -8,6 +8,8 @@ rule sets (docs/security.md lists them with these tests):
   that destination's own rules say;
 - routing never mutates its input, and payloads share no mutable object with the input
   or with each other;
+- an event's answer does not depend on the events routed before it (every cache keyed
+  by exactly what decides its answer);
 - ``routeql fmt`` is idempotent and preserves meaning.
 
 Interpreter ≡ compiled engine is tests/test_equivalence.py.
@@ -25,8 +27,10 @@ from hypothesis import strategies as st
 
 import routeql
 from routeql.errors import EventError, RouteQLError
+from routeql.plans import VALID
+from routeql.runtime import GOOD_SHAPES
 from tests.conftest import compile_random
-from tests.strategies import COUNTRIES, events, external_consent, rule_sets
+from tests.strategies import COUNTRIES, OVERSIZED_IDS, OVERSIZED_PREFS, events, external_consent, rule_sets
 from tests.strategies_props import (
     forbid_rule_sets, matches_pattern, monotone_rule_sets, mutable_ids, node_paths, revocations, revoke, strict_equal,
 )
@@ -278,6 +282,89 @@ def _check_not_shared(event: dict[str, Any], first: routeql.Routing, second: rou
             shared = ids & seen
             assert not shared, f"the payload for {name} shares {len(shared)} object(s) with the input or another payload"
             seen |= ids
+
+
+# ------------------------------------------------------------------ history independence
+
+
+def forget(rules: routeql.RuleSet) -> None:
+    """Empty every cache routing fills (consent states and decoded signals, known event
+    shapes, remembered valid format strings): what a fresh process would know."""
+    if rules.resolver is not None:
+        rules.resolver.states.clear()
+        if rules.resolver._decode_cache is not None:
+            rules.resolver._decode_cache.clear()
+    GOOD_SHAPES.clear()
+    for memo in VALID.values():
+        memo.clear()
+
+
+def outcome(rules: routeql.RuleSet, event: Any, consent: Any) -> Any:
+    """What routing one event gives: decide, then route (deliveries and consent state)."""
+    try:
+        decided: Any = rules.decide(event, consent)
+    except RouteQLError as e:
+        decided = type(e).__name__
+    try:
+        r = rules.route(event, consent)
+    except RouteQLError as e:
+        return decided, type(e).__name__
+    return decided, r.deliveries, r.consent
+
+
+@SETTINGS
+@given(text=rule_sets(), evs=st.lists(st.tuples(events(), external_consent), min_size=2, max_size=6))
+def test_an_events_answer_does_not_depend_on_the_events_routed_before(
+        text: str, evs: list[tuple[dict[str, Any], Any]]) -> None:
+    # the caches are keyed by signatures of what they hold: two inputs that share a key
+    # must share an answer, or an event's routing would depend on the traffic before it
+    rules = compiled(text)
+    assume(rules is not None)
+    assert rules is not None
+    forget(rules)
+    warm = []
+    for e, c in evs:  # each after its plain twin: the likeliest to share a cache key with it
+        outcome(rules, plain_twin(e), c)
+        warm.append(outcome(rules, e, c))
+    for (e, c), seen in zip(evs, warm):
+        forget(rules)
+        assert outcome(rules, e, c) == seen
+
+
+def plain_twin(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with the consent oddities the strategies add taken out (non-string keys,
+    oversized objects and lists): what the decoders accept, with the same mapped values."""
+    twin = copy.deepcopy(event)
+    ctx = twin.get("context")
+    if not isinstance(ctx, dict):
+        return twin
+    prefs = (ctx.get("consent") or {}).get("categoryPreferences") if isinstance(ctx.get("consent"), dict) else None
+    if isinstance(prefs, dict):
+        for k in [k for k in prefs if not isinstance(k, str) or k in OVERSIZED_PREFS]:
+            del prefs[k]
+    mgmt = ctx.get("consentManagement")
+    if isinstance(mgmt, dict) and "allowedConsentIds" in mgmt:
+        ids = mgmt["allowedConsentIds"]
+        mgmt["allowedConsentIds"] = [i for i in ids if isinstance(i, str) and i not in OVERSIZED_IDS]
+    return twin
+
+
+def test_history_property_catches_a_cache_key_that_misses_what_decides() -> None:
+    """The property above fails when two consent signals that resolve differently share
+    a cache key: simulated here by filing the refusal's key under the grant's state."""
+    rules = routeql.loads('consent {\n  category ads from segment "Advertising"\n}\ndestination d { requires ads }')
+    granted = {"type": "track", "event": "A", "context": {"consent": {"categoryPreferences": {"Advertising": True}}}}
+    refused = {"type": "track", "event": "A", "context": {"consent": {"categoryPreferences": {"Advertising": False}}}}
+    assert rules.resolver is not None
+    forget(rules)
+    seen = outcome(rules, granted, None)
+    states = rules.resolver.states
+    states[rules._consent_fn(refused)] = states[rules._consent_fn(granted)]  # a key too coarse
+    colliding = outcome(rules, refused, None)
+    forget(rules)
+    assert colliding[0] == seen[0] == ("d",)  # the refusal answered from the grant's state
+    fresh = outcome(rules, refused, None)
+    assert fresh[0] == () and fresh[1] == {} and fresh != colliding  # what the property compares
 
 
 # ------------------------------------------------------------------ fmt
