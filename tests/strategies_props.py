@@ -10,7 +10,7 @@ as it is: these strategies only add what the properties need.
 
 from __future__ import annotations
 
-import json
+import copy
 import math
 from typing import Any, Iterator
 
@@ -172,7 +172,7 @@ def revocations(draw: st.DrawFn) -> list[tuple[str, str]]:
 
 def revoke(event: dict[str, Any], external: dict[str, bool] | None, steps: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, bool]]:
     """The event and external consent with every step applied (copies; inputs untouched)."""
-    ev = json.loads(json.dumps(event))
+    ev = copy.deepcopy(event)  # not a JSON round trip: it would make an int key a string
     ext = dict(external or {})
     for where, cat in steps:
         ctx = ev.get("context")
