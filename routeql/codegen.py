@@ -90,6 +90,7 @@ class Generated:
         self.payloads: Mapping[str, tuple[str, int, int]] = payloads or {}
         #: the line of the ``PAYLOADS = {...}`` table (0: none)
         self.table_line = table_line
+        self._lines: list[str] | None = None
 
     def core_source(self) -> str:
         """The source without the payload functions and their table: blank lines in their
@@ -104,7 +105,10 @@ class Generated:
     def payload_source(self, name: str) -> tuple[str, str, int]:
         """One destination's payload function: its name, its source, and its first line."""
         fname, first, end = self.payloads[name]
-        return fname, "\n".join(self.source.split("\n")[first - 1:end - 1]) + "\n", first
+        lines = self._lines
+        if lines is None:  # split once, not once per destination (the source is large)
+            lines = self._lines = self.source.split("\n")
+        return fname, "\n".join(lines[first - 1:end - 1]) + "\n", first
 
 
 class _Writer:
