@@ -79,29 +79,26 @@ class _PlanGen:
         rc = self.const(rule, "_prule")
         pc = self.const(plan)
         tests = [self.type_test(t, x) for t in rule.types]
+        type_error = f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))"
         if "True" not in tests:
-            with w.block(f"if not ({' or '.join(tests)}):"):  # _NO is of no JSON type
+            with w.block(f"if not ({' or '.join(tests)}):"):  # _NO is of no JSON type: absence fails here too
                 if missing is None:
-                    w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+                    w(type_error)
                 elif missing:
                     with w.block(f"if {x} is _NO:"):
                         w(missing)
                     with w.block("else:"):
-                        w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+                        w(type_error)
                 else:
                     with w.block(f"if {x} is not _NO:"):
-                        w(f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))")
+                        w(type_error)
+            opener: str | None = "else:"
+        elif missing:  # any type: only presence to test
+            with w.block(f"if {x} is _NO:"):
+                w(missing)
             opener = "else:"
         else:
-            if missing is not None:  # any type: only presence to test
-                if missing:
-                    with w.block(f"if {x} is _NO:"):
-                        w(missing)
-                    opener = "else:"
-                else:
-                    opener = f"if {x} is not _NO:"
-            else:
-                opener = None
+            opener = None if missing is None else f"if {x} is not _NO:"
 
         # the type test passed: with one declared type, the class guards below are known true
         names = {t.name for t in rule.types} if "True" not in tests else set()
@@ -146,11 +143,11 @@ class _PlanGen:
                         with w.block(f"if {rx}.search({x}) is None:"):
                             w(f"v = _padd(v, _pmk('pattern', {segs}, {rc}, {pc}))")
                     if rule.format is not None:
-                        if rule.format == "currency":  # a set lookup already
-                            test = f"{self.const(FORMATS[rule.format], '_pfmt')}({x})"
-                        else:  # valid strings seen before, else the check (which remembers)
+                        if rule.format in VALID:  # valid strings seen before, else the check (which remembers)
                             memo = self.const(VALID[rule.format], "_pvalid")
                             test = f"({x} in {memo} or {self.const(remembering(rule.format), '_pfmt')}({x}))"
+                        else:
+                            test = f"{self.const(FORMATS[rule.format], '_pfmt')}({x})"
                         with w.block(f"if not {test}:"):
                             w(f"v = _padd(v, _pmk('format', {segs}, {rc}, {pc}))")
             self.nested(rule, x, segs, plan)
