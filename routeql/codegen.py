@@ -92,10 +92,17 @@ class Generated:
         self.table_line = table_line
         self._lines: list[str] | None = None
 
+    @property
+    def lines(self) -> list[str]:
+        """The source's lines, split once (the source of a large rule set is large)."""
+        if self._lines is None:
+            self._lines = self.source.split("\n")
+        return self._lines
+
     def core_source(self) -> str:
         """The source without the payload functions and their table: blank lines in their
         place, so every other line keeps its number (and its entry in ``linemap``)."""
-        lines = self.source.split("\n")
+        lines = list(self.lines)
         for _, first, end in self.payloads.values():
             lines[first - 1:end - 1] = [""] * (end - first)
         if self.table_line:
@@ -105,10 +112,7 @@ class Generated:
     def payload_source(self, name: str) -> tuple[str, str, int]:
         """One destination's payload function: its name, its source, and its first line."""
         fname, first, end = self.payloads[name]
-        lines = self._lines
-        if lines is None:  # split once, not once per destination (the source is large)
-            lines = self._lines = self.source.split("\n")
-        return fname, "\n".join(lines[first - 1:end - 1]) + "\n", first
+        return fname, "\n".join(self.lines[first - 1:end - 1]) + "\n", first
 
 
 class _Writer:
