@@ -261,26 +261,24 @@ class RuleSet:
         """
         try:
             fast = self._fast(event) if consent is None else None
-            if fast is None:
-                return self._decide_slow(event, consent)
-            idx = fast[1]
-            if self.has_plans:
-                idx = self._gate(event, idx)[0]
-            return (*idx,)
+            if fast is not None:
+                return self._gated(event, fast[1])
         except RouteQLError:
             raise
         except Exception as exc:
             raise self._fail(exc) from None
+        return self._decide_slow(event, consent)
+
+    def _gated(self, event: Any, idx: list[str]) -> tuple[str, ...]:
+        """The decided destinations the tracking plan (if any) lets through."""
+        return (*(self._gate(event, idx)[0] if self.has_plans else idx),)
 
     def _decide_slow(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
         """``decide`` by the general path: full validation, consent resolved (and cached)."""
         try:
             validate_event(event)
             state = self._state(event, consent)
-            idx = self._decide(event, state.mask)
-            if self.has_plans:
-                idx = self._gate(event, idx)[0]
-            return (*idx,)
+            return self._gated(event, self._decide(event, state.mask))
         except RouteQLError:
             raise
         except Exception as exc:
