@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 import routeql
 from routeql.analysis.flows import OTHER_ROW, DestinationFlows, Matrix, compute_matrix
 from routeql.analysis.matrix_report import render_html
+from tests.browser import browse, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -284,42 +283,16 @@ def test_html_is_escaped_and_self_contained() -> None:
 # ------------------------------------------------------------------ the page in Chromium
 
 
-def _chromium() -> str:
-    """Chromium's path; installed from Debian's packages when missing (the tests run as root)."""
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if os.geteuid() != 0:
-        pytest.skip("Chromium is not installed, and installing it (apt-get install chromium) needs root")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    r = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True, env=env, timeout=1200)
-    if r.returncode != 0:
-        subprocess.run(["apt-get", "update"], capture_output=True, env=env, timeout=600)
-        r = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True, env=env, timeout=1200)
-    path = shutil.which("chromium")
-    if r.returncode != 0 or path is None:
-        pytest.skip(f"could not install Chromium: apt-get said: {(r.stderr or r.stdout).strip()[-300:]}")
-    return path
-
-
-def _browse(chromium: str, url: str, profile: Path, *mode: str) -> subprocess.CompletedProcess[str]:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--window-size=1400,2000"]
-    return subprocess.run([chromium, *flags, *mode, url], capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.browser
 def test_the_page_in_headless_chromium(tmp_path: Path) -> None:
-    chromium = _chromium()
+    browser = chromium()
     page = tmp_path / "matrix.html"
     r = cli("matrix", "rules", "--html", str(page))
     assert r.returncode == 0, r.stderr
     assert re.fullmatch(r"wrote \S+: 14 destinations, \d+ fields, \d+ data classes\n", r.stderr), r.stderr
     url = page.as_uri()
 
-    dom = _browse(chromium, url, tmp_path / "p1", "--dump-dom")
+    dom = browse(browser, url, tmp_path / "p1", "--dump-dom", size="1400,2000")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert 'data-js="ok"' in html  # the inline script ran to its end
@@ -332,7 +305,7 @@ def test_the_page_in_headless_chromium(tmp_path: Path) -> None:
     assert "14 of 14 destinations shown" in html
 
     # the filter works (from the address: #q=...): only the matching destinations stay
-    filtered = _browse(chromium, url + "#q=ga4", tmp_path / "p2", "--dump-dom").stdout
+    filtered = browse(browser, url + "#q=ga4", tmp_path / "p2", "--dump-dom", size="1400,2000").stdout
     assert "3 of 14 destinations shown" in filtered
     assert re.search(r'<section class="dest" id="dest-\d+" data-dest="amplitude" [^>]*hidden', filtered)
     assert not re.search(r'<section class="dest" id="dest-\d+" data-dest="ga4_home" [^>]*hidden', filtered)
@@ -340,7 +313,7 @@ def test_the_page_in_headless_chromium(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "matrix.png"
     shot.unlink(missing_ok=True)
-    s = _browse(chromium, url, tmp_path / "p3", f"--screenshot={shot}")
+    s = browse(browser, url, tmp_path / "p3", f"--screenshot={shot}", size="1400,2000")
     assert s.returncode == 0, s.stderr[-2000:]
     assert shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
