@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import json
@@ -16,6 +15,7 @@ import pytest
 
 import routeql
 from routeql.analysis.impact import compute_impact
+from tests.clirun import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,16 +86,6 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """``python -m routeql.cli ARGS`` (memoised: tests reading the same output share one process)."""
     return subprocess.run([sys.executable, "-m", "routeql.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
-
-
-def in_process(*argv: str) -> subprocess.CompletedProcess[str]:
-    """The same ``main`` without a new process, for variants of one behaviour (keeps the suite fast)."""
-    from routeql.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

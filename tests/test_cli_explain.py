@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import json
 import re
 import subprocess
@@ -18,6 +16,7 @@ import routeql
 from routeql.analysis.consent_args import parse_consent
 from routeql.analysis.events import leaf_values
 from routeql.errors import RouteQLError
+from tests.clirun import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,21 +80,6 @@ def cli_many(*calls: tuple[tuple[str, ...], str | None]) -> list[subprocess.Comp
     ``main`` in this process (a process costs a second of imports; the suite must stay fast)."""
     first, *rest = calls
     return [cli(*first[0], stdin=first[1])] + [in_process(*argv, stdin=text) for argv, text in rest]
-
-
-def in_process(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    from routeql.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    fake_stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8")
-    saved = sys.stdin
-    sys.stdin = fake_stdin
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(argv))
-    finally:
-        sys.stdin = saved
-    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ the Markdown and JSON outputs, and the HTML page rendered in headless Chromium."
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import subprocess
@@ -17,6 +15,7 @@ import routeql
 from routeql.analysis.flows import OTHER_ROW, DestinationFlows, Matrix, compute_matrix
 from routeql.analysis.matrix_report import render_html
 from tests.browser import browse, chromium
+from tests.clirun import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -231,16 +230,6 @@ def test_the_bundled_rules(bundled: routeql.RuleSet) -> None:
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "routeql.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
-
-
-def in_process(*argv: str) -> subprocess.CompletedProcess[str]:
-    """The same ``main`` without a new process, for variants (keeps the suite fast)."""
-    from routeql.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 def test_markdown_and_json(tmp_path: Path) -> None:

@@ -5,9 +5,7 @@ progress, stdin); and memory that stays flat over 100,000 events."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
 import json
 import os
 import re
@@ -23,6 +21,7 @@ import pytest
 import routeql
 from routeql.quality import Collector, Report, StatsOptions, collect
 from routeql.quality.anomalies import detect
+from tests.clirun import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "data" / "stats"
@@ -613,16 +612,6 @@ def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[s
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     return subprocess.run([sys.executable, "-m", "routeql.cli", *args], capture_output=True, cwd=ROOT, timeout=120,
                           input=stdin.decode() if stdin is not None else None, text=True, env=env)
-
-
-def in_process(*argv: str) -> subprocess.CompletedProcess[str]:
-    """The same ``main`` without a new process, for variants (keeps the suite fast)."""
-    from routeql.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
 
 
 def test_the_text_report_through_the_entry_point() -> None:
