@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import nodes as n
 from . import runtime as rt
@@ -740,6 +740,7 @@ class _Gen:
                     return "True" if x.value is True else "False"
                 return self.cond(x, vars)
 
+            fused: list[Fused] = []
             if not d.keeps:
                 w("p = _copy(e)")
             elif all(k.guard is None for k in d.keeps):
@@ -750,8 +751,9 @@ class _Gen:
                     if trie.whole or trie.wild is not None:
                         w(f"p = _project(e, {self.const(trie, '_t')})")
                     else:
+                        fused = self.fused_transforms(d, trie)
                         w("p = {}")
-                        self.projection(trie, "e", "p")
+                        self.projection(trie, "e", "p", fused)
             else:
                 w("k = []")
                 for k in d.keeps:
@@ -763,7 +765,7 @@ class _Gen:
                 w("p = _project(e, _trie(k))")
             for a in d.drops:
                 self.field_step(a.origin, guard_of(a.guard), f"_drop(p, {self.trie(a)})")
-            for a in d.transforms:
+            for a in d.transforms[len(fused):]:
                 self.field_step(a.origin, guard_of(a.guard), f"_transform(p, {self.trie(a)}, {self.transform_fn(a)})")
             if self.model.plans:
                 modes = {p.name: plan_modes(p, d) for p in self.model.plans}
@@ -816,33 +818,88 @@ class _Gen:
             w()
             self.shared[sig] = name
 
-    def projection(self, node: Any, src: str, dst: str) -> None:
+    #: a list of objects under a kept path (``products: [{sku}]``) is projected by an inline
+    #: loop when each element keeps at most this many plain fields (else by runtime.project)
+    INLINE_ITEMS = 8
+
+    def fused_transforms(self, d: DestinationModel, keep: Any) -> list[Fused]:
+        """The destination's first transforms that can be applied while its payload is
+        built (value by value, as the projection copies them) instead of by a walk over the
+        finished payload: unguarded, no ``*``, not a whole object the keep builds field by
+        field, and no ``drop`` in between (a drop runs before the transforms).  Each is its
+        trie and its function; the rest run afterwards, in order, as before."""
+        if d.drops:
+            return []
+        out: list[Fused] = []
+        for a in d.transforms:
+            trie = rt.build_trie(p.segments for p in a.patterns)
+            if a.guard is not None or not _fusable(keep, trie):
+                break
+            out.append((trie, self.transform_fn(a), a.origin))
+        return out
+
+    def projection(self, node: Any, src: str, dst: str, fused: Sequence[Fused] = ()) -> None:
         """Straight-line code for a keep trie (the same result as ``runtime.project``):
-        kept values copied, objects on the way created, lists projected per element."""
+        kept values copied, objects on the way created, lists projected per element.
+        ``fused`` transforms (see :meth:`fused_transforms`) are applied on the way."""
         w = self.w
         for key, child in node.children.items():
             k = self.const(key)
             x = f"x{next(self.counter)}"
+            # the fused transforms that reach below this key: (their node here, function, rule)
+            here = [(t.children[key], fn, origin) for t, fn, origin in fused if key in t.children]
             if child.whole:
                 # JSON scalars are immutable: shared; containers are copied
                 w(f"{x} = {src}.get({k}, _NO)")
-                w(f"if {x} is not _NO: {dst}[{k}] = {x} if {x}.__class__ is str or {x}.__class__ in _SC else _copy({x})")
+                copy = f"{x} if {x}.__class__ is str or {x}.__class__ in _SC else _copy({x})"
+                if not here:
+                    w(f"if {x} is not _NO: {dst}[{k}] = {copy}")
+                    continue
+                with w.block(f"if {x} is not _NO:"):
+                    w(f"{x} = {copy}")
+                    for t, fn, origin in here:
+                        with w.rule(origin):
+                            w(f"# {_comment(origin.text)}  ({origin.at})")
+                            w(f"{x} = {fn}({x})" if t.whole else f"_transform({x}, {self.const(t, '_t')}, {fn})")
+                    w(f"{dst}[{k}] = {x}")
                 continue
             w(f"{x} = {src}.get({k})")
             if child.wild is not None:
                 with w.block(f"if {x}.__class__ is dict or {x}.__class__ is list:"):
                     w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
+                    self.transform_after(f"{dst}[{k}]", here)
                 continue
             shared = self.shared.get(_trie_sig(child)) if self.shared and src == "e" else None
             with w.block(f"if {x}.__class__ is dict:"):
                 if shared is not None:
                     w(f"{dst}[{k}] = {shared}({x})")
+                    self.transform_after(f"{dst}[{k}]", here)
                 else:
                     o = f"o{next(self.counter)}"
                     w(f"{dst}[{k}] = {o} = {{}}")
-                    self.projection(child, x, o)
+                    self.projection(child, x, o, here)
             with w.block(f"elif {x}.__class__ is list:"):
-                w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
+                if src != "e" and _flat(child, self.INLINE_ITEMS):
+                    # a list of objects (products[].sku): each element projected inline
+                    out, item, o = f"l{next(self.counter)}", f"i{next(self.counter)}", f"o{next(self.counter)}"
+                    w(f"{dst}[{k}] = {out} = []")
+                    with w.block(f"for {item} in {x}:"):
+                        with w.block(f"if {item}.__class__ is dict:"):
+                            w(f"{o} = {{}}")
+                            self.projection(child, item, o, here)
+                            w(f"{out}.append({o})")
+                        with w.block(f"elif {item}.__class__ is list:"):
+                            w(f"{out}.append({o} := _project({item}, {self.const(child, '_t')}))")
+                            self.transform_after(o, here)
+                else:
+                    w(f"{dst}[{k}] = _project({x}, {self.const(child, '_t')})")
+                    self.transform_after(f"{dst}[{k}]", here)
+
+    def transform_after(self, target: str, fused: Sequence[Fused]) -> None:
+        """Fused transforms on a part of the payload built by runtime code: walked, in order."""
+        for t, fn, origin in fused:
+            with self.w.rule(origin):
+                self.w(f"_transform({target}, {self.const(t, '_t')}, {fn})")
 
     def field_step(self, origin: Origin, guard: str | None, call: str) -> None:
         w = self.w
@@ -941,6 +998,31 @@ def _may_have_type(cond: Any, type_: str) -> bool:
                 and all(v.__class__ is str for v in x.right.value) and type_ not in x.right.value:
             return False
     return True
+
+
+#: a transform applied while the payload is built: its trie (at the current key), its
+#: function's constant name, its rule
+Fused = tuple[Any, str, Origin]
+
+
+def _fusable(keep: Any, t: Any) -> bool:
+    """Whether transform trie ``t`` can be applied during the straight-line projection of
+    ``keep``: no ``*`` in it, and never a whole object that the projection builds key by
+    key (the transform of that object would have to wait for all of it)."""
+    if t.wild is not None:
+        return False
+    for key, sub in t.children.items():
+        k = keep.children.get(key)
+        if k is None or k.whole:
+            continue  # not kept (nothing to transform), or a kept value: transformed as it is copied
+        if sub.whole or not _fusable(k, sub):
+            return False
+    return True
+
+
+def _flat(t: Any, limit: int) -> bool:
+    """A keep node whose elements keep only plain fields, at most ``limit`` of them."""
+    return not t.whole and t.wild is None and 0 < len(t.children) <= limit and all(c.whole for c in t.children.values())
 
 
 def _trie_sig(t: Any) -> Any:
