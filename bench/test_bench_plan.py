@@ -6,6 +6,10 @@ robin, each round with the formats' memory of valid strings emptied.  Before tim
 both make the same decisions on every event; payloads are equal except that a flagged
 event's payloads carry its violations; and the compiled engine agrees with the
 reference interpreter on a sample.
+
+The peer, timed in the same rounds: the plan exported to JSON Schema and checked by
+fastjsonschema before routing (``bench/schema_peer.py``), once it has given the same
+verdict as RouteQL on every event.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, Callable
 import routeql
 from routeql.plans import VALID
 
+from . import schema_peer
 from .conftest import FACTS, ROUNDS, Bench, interleaved, per_event_rounds
 from .workload import plan_source
 
@@ -67,11 +72,25 @@ def test_route_with_a_plan_of_50_events(bench: Bench) -> None:
         if i % 25 == 0:
             assert b.deliveries == planned.reference(e).deliveries, f"event #{i}: engine and interpreter differ"
 
-    medians = interleaved({"without": cold(per_event_rounds(plain.route, bench.events)),
-                           "with": cold(per_event_rounds(planned.route, bench.events)),
-                           # for comparison, not judged: the same stream replayed (memo warm)
-                           "with, memo warm": per_event_rounds(planned.route, bench.events)}, ROUNDS)
+    rounds = {"without": cold(per_event_rounds(plain.route, bench.events)),
+              "with": cold(per_event_rounds(planned.route, bench.events)),
+              # for comparison, not judged: the same stream replayed (memo warm)
+              "with, memo warm": per_event_rounds(planned.route, bench.events)}
+    if schema_peer.available():
+        # the peer: the plan exported to JSON Schema, fastjsonschema's verdict, then routing
+        valid = schema_peer.validator(planned)
+        for i, e in enumerate(bench.events):
+            pr = planned.validate(e)
+            assert valid(e) == pr.clean, f"event #{i}: fastjsonschema and RouteQL's plan disagree"
+
+        def validate_then_route(e: Any) -> None:
+            valid(e)
+            plain.route(e)
+
+        rounds["fastjsonschema"] = cold(per_event_rounds(validate_then_route, bench.events))
+    medians = interleaved(rounds, ROUNDS)
     n = len(bench.events)
     FACTS["plan"] = {"D": D, "plan_events": PLAN_EVENTS, "flagged_events": flagged, "events": n,
                      "without": medians["without"] / n, "with": medians["with"] / n,
-                     "with_warm": medians["with, memo warm"] / n}
+                     "with_warm": medians["with, memo warm"] / n,
+                     "with_fastjsonschema": medians["fastjsonschema"] / n if "fastjsonschema" in medians else None}

@@ -247,3 +247,24 @@ def test_the_benchmark_plan_checks_every_event_and_changes_no_decision() -> None
         checked += 1
         assert tuple(routing.deliveries) == plain.decide(e)
     assert checked == 400
+
+
+def test_the_schema_peer_gives_the_plans_verdict() -> None:
+    """bench/schema_peer.py (fastjsonschema on the exported plan) agrees with RouteQL on
+    which events are valid, and the workload holds both kinds."""
+    from bench import schema_peer
+
+    if not schema_peer.available():
+        pytest.skip("fastjsonschema is not installed (pip install -e '.[bench]')")
+    rules = routeql.loads(workload.routeql_source(workload.rules(10)) + "\n" + workload.plan_source(50), "plan.rq")
+    valid = schema_peer.validator(rules)
+    verdicts = Counter()
+    for e in workload.events(2000):
+        clean = rules.validate(e).clean
+        assert valid(e) == clean
+        verdicts[clean] += 1
+    assert verdicts[True] and verdicts[False]
+    # and it is a real check: a broken event is invalid for both
+    e = next(x for x in workload.events(50) if x.get("event") == "Product Viewed")
+    broken = dict(e, properties=dict(e["properties"], price="free"))
+    assert not valid(broken) and not rules.validate(broken).clean
