@@ -13,6 +13,7 @@ with a stable code, a position and a hint), and, when there is no error, returns
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Iterable, Sequence
 
 from . import nodes as n
@@ -75,6 +76,10 @@ def _source_line(lines_of: _Lines, span: Span) -> str | None:
     if lines is None or span.line <= 0:
         return None
     return lines[span.line - 1] if span.line <= len(lines) else None
+
+
+#: ``[*]`` followed by more of the path (``products[*].sku``)
+_STAR_THEN_MORE = re.compile(r"\[\s*\*\s*\](?=\s*[.\[])")
 
 
 def _one_line(lines_of: _Lines, span: Span) -> str:
@@ -461,6 +466,13 @@ class _Checker:
                 self.error("RQ310", "field actions apply to every element; an index is not allowed", p.span,
                            "write properties.products.sku to act on the sku of every product")
                 continue
+            if p.has_wild and p.span is not None:
+                text = _one_line(self.lines, p.span)
+                if _STAR_THEN_MORE.search(text):
+                    # `[*]` is `.*` (any key); a list is crossed on its own, so this reaches one level too deep
+                    self.warn("RQ319", f"in '{text}', [*] is any key of each element, not each element: "
+                              "a path crosses a list on its own", p.span,
+                              f"write {_STAR_THEN_MORE.sub('', text)} for every element's field")
             out.append(Pattern(p.segments))
         return tuple(out)
 

@@ -55,5 +55,6 @@ CODES: dict[str, str] = {
     "RQ316": "invalid tracking plan entry",
     "RQ317": "invalid field specification",
     "RQ318": "property not in the tracking plan",
+    "RQ319": "[*] in an action reaches past each element",
     "RQ400": "hash salt not available",
 }

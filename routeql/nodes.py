@@ -63,7 +63,8 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Wild:
-    """The ``*`` / ``[*]`` segment: every key of an object, every element of a list."""
+    """The ``*`` / ``[*]`` segment: any key of an object (a list is crossed element by element
+    on its own, before the segment applies)."""
 
     def __repr__(self) -> str:
         return "WILD"

@@ -182,3 +182,23 @@ def test_salts_must_be_available_at_load(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(RouteQLError):
         routeql.loads('destination a { hash traits.email salt config "s" }')
     routeql.loads('destination a { hash traits.email salt config "s" }', salts={"s": "x"})
+
+
+@pytest.mark.parametrize(("action", "warned", "hint"), [
+    ("keep properties.products[*].sku", True, "write properties.products.sku for every element's field"),
+    ("drop properties.products[ * ].sku, userId", True, "write properties.products.sku for every element's field"),
+    ("hash properties.a[*].b[*].c", True, "write properties.a.b.c for every element's field"),
+    ("keep properties.products.*.sku", False, None),  # written as a key wildcard: meant
+    ("drop properties.products[*]", False, None),  # the whole of each element: what it says
+    ("keep properties.products.sku", False, None),
+])
+def test_a_bracket_star_in_an_action_path_warns(action: str, warned: bool, hint: str | None) -> None:
+    rules = routeql.loads(f"destination d {{\n  {action}\n}}\n", "t.rq")
+    found = [w for w in rules.warnings if w.code == "RQ319"]
+    assert bool(found) is warned
+    if warned:
+        assert found[0].hint == hint and found[0].span.line == 2
+        # the warning is about what it does: the path reaches nothing in a list of flat products
+        e = {"type": "track", "event": "x", "properties": {"products": [{"sku": "a"}]}}
+        if action.startswith("keep"):
+            assert rules.route(e).deliveries["d"] == {"properties": {"products": [{}]}}
