@@ -20,7 +20,7 @@ from typing import Any
 __all__ = ["describe", "load_average", "PACKAGES"]
 
 #: distributions whose versions a result depends on
-PACKAGES = ("routeql", "rule-engine", "cel-python", "json-logic-qubit", "lark", "cachetools", "pytest-benchmark")
+PACKAGES = ("routeql", "rule-engine", "cel-python", "json-logic-qubit", "fastjsonschema", "lark", "cachetools", "pytest-benchmark")
 
 ROOT = Path(__file__).resolve().parent.parent
 
