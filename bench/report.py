@@ -199,6 +199,10 @@ def targets(r: Results) -> list[dict[str, Any]]:
         measured = (f"{extra:+.0%} ({_time(plan['without'])} → {_time(plan['with'])} per event; "
                     f"{plan['flagged_events']:,} of {plan['events']:,} events flagged)"
                     + (f"; the same stream replayed, format memo warm: {warm / plan['without'] - 1:+.0%}" if warm else ""))
+        floor = plan.get("reads_only")
+        if floor:
+            measured += (f"; reading every planned field and checking nothing (the floor under any "
+                         f"validator): {floor / plan['without'] - 1:+.0%}")
         peer = plan.get("with_fastjsonschema")
         if peer:
             measured += (f"; the peer, fastjsonschema on the plan exported to JSON Schema, then routing: "

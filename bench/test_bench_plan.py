@@ -7,9 +7,10 @@ both make the same decisions on every event; payloads are equal except that a fl
 event's payloads carry its violations; and the compiled engine agrees with the
 reference interpreter on a sample.
 
-The peer, timed in the same rounds: the plan exported to JSON Schema and checked by
-fastjsonschema before routing (``bench/schema_peer.py``), once it has given the same
-verdict as RouteQL on every event.
+Also timed in the same rounds: the floor under any validator, reading every planned
+field and checking nothing before routing (``bench/plan_floor.py``); and the peer, the
+plan exported to JSON Schema and checked by fastjsonschema before routing
+(``bench/schema_peer.py``), once it has given the same verdict as RouteQL on every event.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Callable
 import routeql
 from routeql.plans import VALID
 
-from . import schema_peer
+from . import plan_floor, schema_peer
 from .conftest import FACTS, ROUNDS, Bench, interleaved, per_event_rounds
 from .workload import plan_source
 
@@ -76,6 +77,14 @@ def test_route_with_a_plan_of_50_events(bench: Bench) -> None:
               "with": cold(per_event_rounds(planned.route, bench.events)),
               # for comparison, not judged: the same stream replayed (memo warm)
               "with, memo warm": per_event_rounds(planned.route, bench.events)}
+    # the floor under any validator: read every planned field, check nothing, then route
+    read = plan_floor.floor(planned.model.plans[0])
+
+    def read_then_route(e: Any) -> None:
+        read(e)
+        plain.route(e)
+
+    rounds["reads only"] = per_event_rounds(read_then_route, bench.events)
     if schema_peer.available():
         # the peer: the plan exported to JSON Schema, fastjsonschema's verdict, then routing
         valid = schema_peer.validator(planned)
@@ -92,5 +101,5 @@ def test_route_with_a_plan_of_50_events(bench: Bench) -> None:
     n = len(bench.events)
     FACTS["plan"] = {"D": D, "plan_events": PLAN_EVENTS, "flagged_events": flagged, "events": n,
                      "without": medians["without"] / n, "with": medians["with"] / n,
-                     "with_warm": medians["with, memo warm"] / n,
+                     "with_warm": medians["with, memo warm"] / n, "reads_only": medians["reads only"] / n,
                      "with_fastjsonschema": medians["fastjsonschema"] / n if "fastjsonschema" in medians else None}

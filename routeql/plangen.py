@@ -49,7 +49,6 @@ class _PlanGen:
         self.g = gen
         self.w = gen.w
         self.ids = itertools.count()
-        self.pending: list[tuple[str, TypeRule, str, str]] = []  # nested object validators to emit
 
     def const(self, value: Any, prefix: str = "_pk") -> str:
         return self.g.const(value, prefix)
@@ -150,7 +149,8 @@ class _PlanGen:
                             test = f"{self.const(FORMATS[rule.format], '_pfmt')}({x})"
                         with w.block(f"if not {test}:"):
                             w(f"v = _padd(v, _pmk('format', {segs}, {rc}, {pc}))")
-            self.nested(rule, x, segs, plan)
+            # (a single declared type has passed its test: the structure needs no test again)
+            self.nested(rule, x, segs, plan, known=len(rule.types) == 1 and "True" not in tests)
 
         if opener:
             with w.block(opener):
@@ -158,8 +158,9 @@ class _PlanGen:
         else:
             body()
 
-    def nested(self, rule: FieldRule, x: str, segs: str, plan: str) -> None:
-        """Object fields and array items: by the first type that matches (as the reference)."""
+    def nested(self, rule: FieldRule, x: str, segs: str, plan: str, known: bool = False) -> None:
+        """Object fields and array items: by the first type that matches (as the reference).
+        ``known``: ``x`` is of the rule's one type already."""
         w = self.w
         structured = [t for t in rule.types if (t.name == "object" and t.fields is not None)
                       or (t.name == "array" and t.items is not None)]
@@ -171,16 +172,17 @@ class _PlanGen:
             kw = "if" if first else "elif"
             first = False
             if t in structured:
-                with w.block(f"{kw} {test}:"):
+                # inline: a path is built only for a violation (not per element, per call)
+                with (contextlib.nullcontext() if known else w.block(f"{kw} {test}:")):
                     if t.name == "object":
-                        fn = self.object_fn(t, plan)
-                        w(f"v = {fn}({x}, {segs}, v)")
+                        assert t.fields is not None
+                        self.fields_fn_body(t.fields, x, f"({segs})", plan, obj_is_dict=True)
                     else:
                         assert t.items is not None
                         item = FieldRule((), True, (t.items,), rule.origin)
-                        fn = self.item_fn(item, plan)
-                        with w.block(f"for i, y in _penum({x}):"):
-                            w(f"v = {fn}(y, {segs} + (i,), v)")
+                        i, y = f"i{next(self.ids)}", f"y{next(self.ids)}"
+                        with w.block(f"for {i}, {y} in _penum({x}):"):
+                            self.value_checks(item, y, f"({segs}) + ({i},)", plan)
             else:
                 if test == "True":
                     break
@@ -213,30 +215,6 @@ class _PlanGen:
                        if f.required else "")
             self.value_checks(f, x, segs, plan, missing)
 
-    def object_fn(self, t: TypeRule, plan: str) -> str:
-        name = f"po_{next(self.ids)}"
-        self.pending.append((name, t, plan, "object"))
-        return name
-
-    def item_fn(self, rule: FieldRule, plan: str) -> str:
-        name = f"pi_{next(self.ids)}"
-        self.pending.append((name, TypeRule("item", (rule,)), plan, "item"))
-        return name
-
-    def emit_pending(self) -> None:
-        w = self.w
-        while self.pending:
-            name, t, plan, kind = self.pending.pop(0)
-            with w.block(f"def {name}(x, s, v):"):
-                if kind == "object":  # called only for a dict (see nested)
-                    assert t.fields is not None
-                    self.fields_fn_body(t.fields, "x", "s", plan, obj_is_dict=True)
-                else:
-                    assert t.fields is not None
-                    self.value_checks(t.fields[0], "x", "s", plan)
-                w("return v")
-            w()
-
     def entry_fn(self, plan: PlanModel, e: EntryModel) -> str:
         w = self.w
         name = f"pe_{next(self.ids)}"
@@ -265,7 +243,6 @@ class _PlanGen:
     def plan_fn(self, i: int, plan: PlanModel) -> str:
         w = self.w
         entry_fns = {key: self.entry_fn(plan, e) for key, e in plan.index.items()}
-        self.emit_pending()
 
         def hit(key: tuple[str, str | None]) -> str:
             """The entry's function: it takes the event and the common fields' violations
@@ -319,7 +296,6 @@ def generate_plans(gen: "_Gen", plans: tuple[PlanModel, ...]) -> None:
     w = gen.w
     pg = _PlanGen(gen)
     fns = [pg.plan_fn(i, p) for i, p in enumerate(plans)]
-    pg.emit_pending()
     with w.block("def plan(e):"):
         w("# the tracking plan that applies, and what it says of the event")
         if not plans:

@@ -226,7 +226,7 @@ def test_machine_description() -> None:
     assert set(info["packages"]) >= {"routeql", "rule-engine", "cel-python", "json-logic-qubit"}
 
 
-@pytest.mark.parametrize("module", ["workload", "handwritten", "peers", "agree", "ir", "report", "machine"])
+@pytest.mark.parametrize("module", ["workload", "handwritten", "peers", "agree", "ir", "report", "machine", "plan_floor"])
 def test_bench_docstring_examples(module: str) -> None:
     """bench/ is not under testpaths (its timed tests are `make bench`); its doctests run here."""
     import doctest
@@ -268,3 +268,21 @@ def test_the_schema_peer_gives_the_plans_verdict() -> None:
     e = next(x for x in workload.events(50) if x.get("event") == "Product Viewed")
     broken = dict(e, properties=dict(e["properties"], price="free"))
     assert not valid(broken) and not rules.validate(broken).clean
+
+
+def test_the_plan_floor_reads_every_planned_field() -> None:
+    """bench/plan_floor.py: each entry's function reads every field the entry names (items
+    of planned arrays of objects too), and reading runs on every workload event."""
+    from bench import plan_floor
+    from routeql.plans import iter_fields
+
+    plan = routeql.loads(workload.plan_source(50), "plan.rq").model.plans[0]
+    source = plan_floor.floor_source(plan)
+    functions = source.split("\ndef ")
+    for entry in plan.entries:
+        body = next(f for f in functions if f"# {entry.label}" in f)
+        for path, _ in iter_fields(entry.fields):
+            assert f".get({path[-1]!r})" in body, (entry.label, path)
+    read = plan_floor.floor(plan)
+    for e in workload.events(500):
+        assert read(e) is None
