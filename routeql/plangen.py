@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .plans import (FORMATS, VALID, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation,
                     remembering)
@@ -32,11 +32,35 @@ def _add(v: Any, item: Any) -> list[Any]:
     return v
 
 
+#: a value's path in generated code: the expression of a prefix known only at run time
+#: (the index of an array element; None if none), then the static rest of the path
+Segs = tuple["str | None", tuple[Any, ...]]
+
+_ABSENT = object()
+
+
+def violation_adder(table: list[tuple[str, tuple[Any, ...], FieldRule, str, Any]]) -> Callable[..., list[Any]]:
+    """``add(v, k, x, prefix)``: record violation ``table[k]`` (kind, path, rule, plan,
+    detail) in ``v``.  Generated validators call it with the entry's index only, so each
+    check's failure branch is one short call: the code that runs when nothing is wrong
+    stays compact.  ``x``, the value, is given for a type error (its JSON type is in the
+    message); ``prefix``, for a value in an array (the path up to the element's index)."""
+    def add(v: list[Any] | None, k: int, x: Any = _ABSENT, prefix: tuple[Any, ...] = ()) -> list[Any]:
+        kind, segs, rule, plan, detail = table[k]
+        if x is not _ABSENT:
+            detail = json_type(x)
+        item = make_violation(kind, prefix + segs if prefix else segs, rule, plan, detail)
+        if v is None:
+            return [item]
+        v.append(item)
+        return v
+
+    return add
+
+
 #: helpers the generated validators call (the module has no builtins)
 PLAN_RUNTIME: dict[str, Any] = {
     "_padd": _add,
-    "_pmk": make_violation,
-    "_pjt": json_type,
     "_plen": len,
     "_penum": enumerate,
     "_PR": PlanResult,
@@ -49,9 +73,25 @@ class _PlanGen:
         self.g = gen
         self.w = gen.w
         self.ids = itertools.count()
+        self.table: list[tuple[str, tuple[Any, ...], FieldRule, str, Any]] = []
+        self.adder: str | None = None
 
     def const(self, value: Any, prefix: str = "_pk") -> str:
         return self.g.const(value, prefix)
+
+    def violation(self, kind: str, segs: Segs, rule: FieldRule, plan: str, detail: Any = None,
+                  value: str | None = None) -> str:
+        """The statement recording one violation: a call with the table index (see
+        :func:`violation_adder`)."""
+        if self.adder is None:
+            self.adder = self.const(violation_adder(self.table), "_pv")
+        self.table.append((kind, segs[1], rule, plan, detail))
+        args = [str(len(self.table) - 1)]
+        if value is not None:
+            args.append(value)
+        if segs[0] is not None:
+            args.append(f"prefix={segs[0]}")
+        return f"v = {self.adder}(v, {', '.join(args)})  # {kind}"
 
     # ------------------------------------------------------------ one value
     def type_test(self, t: TypeRule, x: str) -> str:
@@ -66,8 +106,8 @@ class _PlanGen:
             "array": f"{x}.__class__ is list",
         }[t.name]
 
-    def value_checks(self, rule: FieldRule, x: str, segs: str, plan: str, missing: str | None = None) -> None:
-        """Checks of a value; ``segs`` is the expression of its path segments.
+    def value_checks(self, rule: FieldRule, x: str, segs: Segs, plan: str, missing: str | None = None) -> None:
+        """Checks of a value at path ``segs``.
 
         With ``missing`` (the field's presence is not tested yet: ``x`` may be ``_NO``),
         the type test comes first, and the value's absence is looked at only when it
@@ -75,10 +115,8 @@ class _PlanGen:
         well-formed field then costs one read and one class test.
         """
         w = self.w
-        rc = self.const(rule, "_prule")
-        pc = self.const(plan)
         tests = [self.type_test(t, x) for t in rule.types]
-        type_error = f"v = _padd(v, _pmk('type', {segs}, {rc}, {pc}, _pjt({x})))"
+        type_error = self.violation("type", segs, rule, plan, value=x)
         if "True" not in tests:
             with w.block(f"if not ({' or '.join(tests)}):"):  # _NO is of no JSON type: absence fails here too
                 if missing is None:
@@ -117,12 +155,12 @@ class _PlanGen:
                 else:
                     test = f"_in({x}, {self.const(vals)})"
                 with w.block(f"if not ({test}):"):
-                    w(f"v = _padd(v, _pmk('enum', {segs}, {rc}, {pc}))")
+                    w(self.violation("enum", segs, rule, plan))
             if rule.ranges:
                 with guarded(f"{x}.__class__ is int or {x}.__class__ is float", only_num):
                     for op, bound in rule.ranges:
                         with w.block(f"if not ({x} {op} {self.const(bound)}):"):
-                            w(f"v = _padd(v, _pmk('range', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
+                            w(self.violation("range", segs, rule, plan, (op, bound)))
             if rule.lengths:
                 with guarded(f"{x}.__class__ is str or {x}.__class__ is list", only_str):
                     if len(rule.lengths) == 1:
@@ -134,13 +172,13 @@ class _PlanGen:
                         tests_ = [f"not (n {op} {bound})" for op, bound in rule.lengths]
                     for (op, bound), test in zip(rule.lengths, tests_):
                         with w.block(f"if {test}:"):
-                            w(f"v = _padd(v, _pmk('length', {segs}, {rc}, {pc}, {self.const((op, bound))}))")
+                            w(self.violation("length", segs, rule, plan, (op, bound)))
             if rule.pattern is not None or rule.format is not None:
                 with guarded(f"{x}.__class__ is str", only_str):
                     if rule.pattern is not None:
                         rx = self.const(compile_regex(rule.pattern), "_prx")
                         with w.block(f"if {rx}.search({x}) is None:"):
-                            w(f"v = _padd(v, _pmk('pattern', {segs}, {rc}, {pc}))")
+                            w(self.violation("pattern", segs, rule, plan))
                     if rule.format is not None:
                         if rule.format in VALID:  # valid strings seen before, else the check (which remembers)
                             memo = self.const(VALID[rule.format], "_pvalid")
@@ -148,7 +186,7 @@ class _PlanGen:
                         else:
                             test = f"{self.const(FORMATS[rule.format], '_pfmt')}({x})"
                         with w.block(f"if not {test}:"):
-                            w(f"v = _padd(v, _pmk('format', {segs}, {rc}, {pc}))")
+                            w(self.violation("format", segs, rule, plan))
             # (a single declared type has passed its test: the structure needs no test again)
             self.nested(rule, x, segs, plan, known=len(rule.types) == 1 and "True" not in tests)
 
@@ -158,7 +196,7 @@ class _PlanGen:
         else:
             body()
 
-    def nested(self, rule: FieldRule, x: str, segs: str, plan: str, known: bool = False) -> None:
+    def nested(self, rule: FieldRule, x: str, segs: Segs, plan: str, known: bool = False) -> None:
         """Object fields and array items: by the first type that matches (as the reference).
         ``known``: ``x`` is of the rule's one type already."""
         w = self.w
@@ -176,13 +214,14 @@ class _PlanGen:
                 with (contextlib.nullcontext() if known else w.block(f"{kw} {test}:")):
                     if t.name == "object":
                         assert t.fields is not None
-                        self.fields_fn_body(t.fields, x, f"({segs})", plan, obj_is_dict=True)
+                        self.fields_fn_body(t.fields, x, segs, plan, obj_is_dict=True)
                     else:
                         assert t.items is not None
                         item = FieldRule((), True, (t.items,), rule.origin)
                         i, y = f"i{next(self.ids)}", f"y{next(self.ids)}"
                         with w.block(f"for {i}, {y} in _penum({x}):"):
-                            self.value_checks(item, y, f"({segs}) + ({i},)", plan)
+                            # the element's path: known at run time only (its index)
+                            self.value_checks(item, y, (f"{self.segs_expr(segs)} + ({i},)", ()), plan)
             else:
                 if test == "True":
                     break
@@ -190,7 +229,14 @@ class _PlanGen:
                     pass  # this type matches first: no structure to check
 
     # ------------------------------------------------------------ functions
-    def fields_fn_body(self, fields: tuple[FieldRule, ...], obj: str, prefix: str, plan: str,
+    def segs_expr(self, segs: Segs) -> str:
+        """Python for a path's segments (a tuple)."""
+        dyn, static = segs
+        if dyn is None:
+            return self.const(static)
+        return f"({dyn})" if not static else f"({dyn}) + {self.const(static)}"
+
+    def fields_fn_body(self, fields: tuple[FieldRule, ...], obj: str, prefix: Segs, plan: str,
                        obj_is_dict: bool = False) -> None:
         """Checks of ``fields`` under ``obj`` (known to be a dict when ``obj_is_dict``)."""
         w = self.w
@@ -210,9 +256,8 @@ class _PlanGen:
                 src, known = tmp, True
             get = f"{src}.get({self.const(f.path[-1])}, _NO)"
             w(f"{x} = {get}" if known else f"{x} = {get} if {src}.__class__ is dict else _NO")
-            segs = f"{prefix} + {self.const(f.path)}"
-            missing = (f"v = _padd(v, _pmk('required', {segs}, {self.const(f, '_prule')}, {self.const(plan)}))"
-                       if f.required else "")
+            segs = (prefix[0], prefix[1] + f.path)
+            missing = self.violation("required", segs, f, plan) if f.required else ""
             self.value_checks(f, x, segs, plan, missing)
 
     def entry_fn(self, plan: PlanModel, e: EntryModel) -> str:
@@ -226,7 +271,7 @@ class _PlanGen:
                 w(f"{tmp} = {root}.get({self.const(k)})")
                 w(f"if {tmp}.__class__ is not dict: {tmp} = _E")
                 root = tmp
-            self.fields_fn_body(e.fields, root, self.const(e.root), plan.name, obj_is_dict=True)
+            self.fields_fn_body(e.fields, root, (None, e.root), plan.name, obj_is_dict=True)
             declared = frozenset(f.path[0] for f in e.fields)
             pname, label = self.const(plan.name), self.const(e.label)
             clean = self.const(PlanResult(plan.name, True, e.label), "_pclean")
@@ -265,7 +310,7 @@ class _PlanGen:
             w("v = None")
             if plan.common is not None:
                 w("# common fields")
-                self.fields_fn_body(plan.common.fields, "e", "()", plan.name, obj_is_dict=True)
+                self.fields_fn_body(plan.common.fields, "e", (None, ()), plan.name, obj_is_dict=True)
             w("t = e['type']")
             with w.block("if t == 'track':"):
                 w(f"hit = {tables['track']}.get(e.get('event'))" if "track" in tables else "hit = None")
