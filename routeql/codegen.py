@@ -631,11 +631,19 @@ class _Gen:
                     w(f"r = {i}")
             first = False
         keys = []
+        #: formats that read the same signal the same way (GPP's US sections) share the read
+        #: and, with the same signature, the key: reader call or signature call -> its variable
+        shared: dict[str, str] = {}
         for i, (fmt, ps, uses) in enumerate(zip(r.formats, r.paths, r.args_by_format)):
             raw, key = f"s{i}", f"k{i}"
             w(f"# {fmt.name}")
             if fmt.reader is not None:
-                w(f"{raw} = {self.const(fmt.reader, '_read')}(e, {self.const(ps)})")
+                read = f"{self.const(fmt.reader, '_read')}(e, {self.const(ps)})"
+                if read in shared:
+                    raw = shared[read]
+                else:
+                    shared[read] = raw
+                    w(f"{raw} = {read}")
             else:
                 w(f"{raw} = {vars[ps[0]]}")
                 for p in ps[1:]:
@@ -648,7 +656,12 @@ class _Gen:
             else:
                 sig = fmt.signature
                 fn = (lambda raw_, f=sig, u=uses: f(raw_, u)) if sig is not None else sc.scalar_key
-                w(f"{key} = {self.const(fn, '_sig')}({raw})")
+                call = f"{self.const(fn, '_sig')}({raw})"
+                if call in shared:
+                    key = shared[call]
+                else:
+                    shared[call] = key
+                    w(f"{key} = {call}")
             keys.append(key)
         return "(r, " + "".join(f"{k}, " for k in keys) + ")"
 

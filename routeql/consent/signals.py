@@ -19,7 +19,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable
 
-from ..runtime import MISSING
+from ..runtime import MISSING, get_path
 from .errors import ConsentDecodeError
 from .rudderstack import MAX_IDS
 from .segment import MAX_CATEGORIES
@@ -383,8 +383,6 @@ register(SignalFormat(
 
 def _gpp_read(event: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
     """The GPP string, and the applicable section ids (``gpp_sid``) when the event gives them."""
-    from ..runtime import get_path
-
     raw = None
     for p in paths:
         raw = get_path(event, p)
@@ -407,8 +405,6 @@ def _hashable_sid(sid: Any) -> Any:
 
 
 def _parse_sid(sid: Any) -> frozenset[int] | None:
-    from .errors import ConsentDecodeError as _E
-
     if sid is None:
         return None
     items = sid.split(",") if sid.__class__ is str else list(sid) if sid.__class__ is tuple else [sid]
@@ -417,7 +413,7 @@ def _parse_sid(sid: Any) -> frozenset[int] | None:
         try:
             out.add(int(str(x).strip()))
         except ValueError:
-            raise _E(f"gpp_sid must list section ids, got {str(x)[:20]!r}", format="gpp") from None
+            raise ConsentDecodeError(f"gpp_sid must list section ids, got {str(x)[:20]!r}", format="gpp") from None
     return frozenset(out)
 
 
