@@ -682,7 +682,14 @@ class _Gen:
             with w.block("if c is not None or e.__class__ is not dict:"):
                 w("return _decide_slow(e, c)")
             with w.block("try:"):
-                self.fast_body("return _decide_slow(e, c)", "return (*f(e, st.mask, e.get('integrations')),)")
+                if self.model.plans:
+                    # the plan's verdict: a clean event (or one no plan covers) keeps them all
+                    done = ("d = f(e, st.mask, e.get('integrations'))\n"
+                            "pr = plan(e)\n"
+                            "return (*d,) if pr is None or pr.clean else (*_gate_found(pr, d)[0],)")
+                else:
+                    done = "return (*f(e, st.mask, e.get('integrations')),)"
+                self.fast_body("return _decide_slow(e, c)", done)
             with w.block("except _RouteQLError:"):
                 w("raise")
             with w.block("except _Exception:"):
@@ -710,7 +717,8 @@ class _Gen:
             with w.block("if t == 'track' and v.__class__ is not str or t not in _TYPES:"):
                 w(fail)
             w("f = _OTHER.get(t, _none)")
-        w(done)
+        for line in done.split("\n"):
+            w(line)
 
     def segment_key(self, raw: str, key: str, fmt: Any, uses: tuple[tuple[Any, ...], ...]) -> None:
         """Segment's key inline: the mapped categoryPreferences values, each a bool, missing

@@ -188,10 +188,11 @@ class RuleSet:
         self._fast: Callable[[Any], tuple[ConsentState, list[int]] | None] = namespace["fast"]
         self._plan_modes: dict[str, dict[str, tuple[str, str, str, str]]] = namespace["PLAN_MODES"]
         self.has_plans = bool(model.plans)
-        if not self.has_plans:
-            # the generated fast path is RuleSet.decide itself: one call per event
-            namespace["_decide_slow"] = self._decide_slow
-            self.decide = namespace["decide_fast"]  # type: ignore[method-assign]
+        # the generated fast path is RuleSet.decide itself: one call per event (the plan's
+        # verdict inline; a violation goes through _gate_found)
+        namespace["_decide_slow"] = self._decide_slow
+        namespace["_gate_found"] = self._gate_found
+        self.decide = namespace["decide_fast"]  # type: ignore[method-assign]
 
     def compile_payloads(self) -> RuleSet:
         """Compile every destination's payload function now, instead of on its first
@@ -256,8 +257,9 @@ class RuleSet:
     def decide(self, event: Any, consent: Mapping[str, bool] | None = None) -> tuple[str, ...]:
         """The destinations an event goes to (no payloads built): the fast path.
 
-        For a rule set without tracking plans this method is replaced, on each RuleSet, by
-        generated code doing the same in one call (``decide_fast`` in ``routeql compile --show``).
+        On each RuleSet this method is replaced by generated code doing the same in one
+        call (``decide_fast`` in ``routeql compile --show``, the tracking plan's verdict
+        inline); this definition is the same answer by the general methods.
         """
         try:
             fast = self._fast(event) if consent is None else None
