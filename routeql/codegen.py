@@ -619,7 +619,8 @@ class _Gen:
             return "(-1,)"
         regimes = r.model.regimes
         exprs = [reg.when for reg in regimes]
-        paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None for p in ps]
+        paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None or f.companion is not None
+                 for p in (*ps, *(f.companion[0] if f.companion is not None else ()))]
         vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
         w("r = -1")
         first = True
@@ -643,7 +644,19 @@ class _Gen:
                     raw = shared[read]
                 else:
                     shared[read] = raw
-                    w(f"{raw} = {read}")
+                    if fmt.companion is None:
+                        w(f"{raw} = {read}")
+                    else:  # the reader, inline: the signal, then its companion (gpp_sid)
+                        cpaths, normalise = fmt.companion
+                        w(f"{raw} = {vars[ps[0]]}")
+                        for p in ps[1:]:
+                            w(f"if {raw} is None: {raw} = {vars[p]}")
+                        with w.block(f"if {raw} is not None:"):
+                            c = f"c{next(self.counter)}"
+                            w(f"{c} = {vars[cpaths[0]]}")
+                            for p in cpaths[1:]:
+                                w(f"if {c} is None: {c} = {vars[p]}")
+                            w(f"{raw} = ({raw}, {self.const(normalise, '_cn')}({c}))")
             else:
                 w(f"{raw} = {vars[ps[0]]}")
                 for p in ps[1:]:
@@ -661,7 +674,12 @@ class _Gen:
                     key = shared[call]
                 else:
                     shared[call] = key
-                    w(f"{key} = {call}")
+                    if sig is None and fmt.companion is not None:
+                        # scalar_key of (string, null or string), inline; anything else: the call
+                        w(f"{key} = None if {raw} is None else ('tuple', {raw}) if {raw}[0].__class__ is str and "
+                          f"({raw}[1] is None or {raw}[1].__class__ is str) else {call}")
+                    else:
+                        w(f"{key} = {call}")
             keys.append(key)
         return "(r, " + "".join(f"{k}, " for k in keys) + ")"
 

@@ -54,6 +54,10 @@ class SignalFormat:
     decoder_key: str = ""
     #: a custom reader, when the signal is more than one value (GPP string + gpp_sid)
     reader: Callable[[Any, tuple[tuple[str, ...], ...]], Any] | None = None
+    #: what ``reader`` does, for compiled code to do inline: it reads the first non-null of
+    #: the signal's paths and, when there is one, pairs it with the first non-null of these
+    #: companion paths passed through this function (None: call ``reader``)
+    companion: "tuple[tuple[tuple[str, ...], ...], Callable[[Any], Any]] | None" = None
     #: how compiled code keys the state cache on this signal: "segment" (the mapped
     #: preferences), "scalar" (the raw string or flag) or "call" (``signature``)
     key_kind: str = "call"
@@ -381,8 +385,13 @@ register(SignalFormat(
 # ------------------------------------------------------------------ GPP and its US sections
 
 
+#: where the event says which GPP sections apply
+GPP_SID_PATHS = (("context", "consent", "gpp_sid"), ("context", "gpp_sid"))
+
+
 def _gpp_read(event: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
-    """The GPP string, and the applicable section ids (``gpp_sid``) when the event gives them."""
+    """The GPP string, and the applicable section ids (``gpp_sid``) when the event gives
+    them (what the formats' ``companion`` says, for compiled code)."""
     raw = None
     for p in paths:
         raw = get_path(event, p)
@@ -390,9 +399,11 @@ def _gpp_read(event: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
             break
     if raw is None:
         return None
-    sid = get_path(event, ("context", "consent", "gpp_sid"))
-    if sid is None:
-        sid = get_path(event, ("context", "gpp_sid"))
+    sid = None
+    for p in GPP_SID_PATHS:
+        sid = get_path(event, p)
+        if sid is not None:
+            break
     return (raw, _hashable_sid(sid))
 
 
@@ -570,6 +581,7 @@ register(SignalFormat(
     cacheable=True,
     decoder_key="gpp",
     reader=_gpp_read,
+    companion=(GPP_SID_PATHS, _hashable_sid),
 ))
 
 for _section in ("usnat", "usca"):
@@ -584,6 +596,7 @@ for _section in ("usnat", "usca"):
         cacheable=True,
         decoder_key="gpp",
         reader=_gpp_read,
+        companion=(GPP_SID_PATHS, _hashable_sid),
     ))
 
 # ------------------------------------------------------------------ US Privacy and GPC
