@@ -678,6 +678,9 @@ class _Gen:
                         # scalar_key of (string, null or string), inline; anything else: the call
                         w(f"{key} = None if {raw} is None else ('tuple', {raw}) if {raw}[0].__class__ is str and "
                           f"({raw}[1] is None or {raw}[1].__class__ is str) else {call}")
+                    elif fn(None) is None:
+                        # (no signal at all, the usual case, keys as null: no call for it)
+                        w(f"{key} = None if {raw} is None else {call}")
                     else:
                         w(f"{key} = {call}")
             keys.append(key)
