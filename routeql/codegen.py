@@ -163,6 +163,8 @@ class _Gen:
         self.constants: dict[str, Any] = {}
         #: keep-subtree picture -> the shared function building it (see shared_projections)
         self.shared: dict[Any, str] = {}
+        #: past SHARE_LIMIT keep nodes: compact payload code (shared objects, lists by the runtime)
+        self.large_payloads = False
         self._prepared: dict[int, tuple[Any, Any]] = {}
         self._keep_tries: dict[str, Any] = {}
         self._const_ids: dict[Any, str] = {}
@@ -839,6 +841,7 @@ class _Gen:
                  if t is not None and not t.whole and t.wild is None]
         if sum(_trie_size(t) for t in tries) <= self.SHARE_LIMIT:
             return
+        self.large_payloads = True
         seen: dict[Any, int] = {}
         subtrees: dict[Any, Any] = {}
         for t in tries:
@@ -861,7 +864,8 @@ class _Gen:
             self.shared[sig] = name
 
     #: a list of objects under a kept path (``products: [{sku}]``) is projected by an inline
-    #: loop when each element keeps at most this many plain fields (else by runtime.project)
+    #: loop when each element keeps at most this many plain fields (else by runtime.project),
+    #: and the rule set's keep code is within SHARE_LIMIT (bounded code for large rule sets)
     INLINE_ITEMS = 8
 
     def fused_transforms(self, d: DestinationModel, keep: Any) -> list[Fused]:
@@ -921,7 +925,7 @@ class _Gen:
                     w(f"{dst}[{k}] = {o} = {{}}")
                     self.projection(child, x, o, here)
             with w.block(f"elif {x}.__class__ is list:"):
-                if src != "e" and _flat(child, self.INLINE_ITEMS):
+                if src != "e" and not self.large_payloads and _flat(child, self.INLINE_ITEMS):
                     # a list of objects (products[].sku): each element projected inline
                     out, item, o = f"l{next(self.counter)}", f"i{next(self.counter)}", f"o{next(self.counter)}"
                     w(f"{dst}[{k}] = {out} = []")

@@ -83,3 +83,17 @@ def test_fused_hashes_do_not_touch_the_event() -> None:
     payload = routing.deliveries["d"]
     assert payload["context"]["ip"]["v4"] != "203.0.113.5" and len(payload["context"]["ip"]["v4"]) == 64
     assert payload["context"] is not event["context"] and payload["context"]["ip"] is not event["context"]["ip"]
+
+
+def test_a_large_rule_set_keeps_its_payload_code_compact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SHARE_LIMIT keep nodes lists go through the runtime (bounded code), and the
+    fused transforms still apply to the objects built by shared functions."""
+    from routeql.codegen import _Gen
+
+    text = ("destination a {\n  keep context.ip, properties.products.sku\n  hash context.ip, properties.products.sku\n}\n"
+            "destination b {\n  keep context.ip, userId\n}\n")
+    monkeypatch.setattr(_Gen, "SHARE_LIMIT", 0)
+    rules = routeql.loads(text, "large.rq")
+    assert "for i" not in _payload_source(rules, 0) and "def k_" in rules.source
+    for event in EVENTS:
+        route_both(rules, event)
