@@ -12,7 +12,7 @@ plan's description and the import notes, printed as comments).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = ["Type", "Field", "Shape", "Entry", "Draft", "Note"]
@@ -26,21 +26,6 @@ class Type:
     fields: "list[Field] | None" = None  # object: its fields (None: any keys)
     items: "Type | None" = None  # array: the item type (None: any items)
     description: str | None = None  # object: written first in its body
-
-
-@dataclass
-class Field:
-    """``required path: T1 | T2 constraints...`` (path relative to its entry or object)."""
-
-    path: tuple[str, ...]
-    required: bool
-    types: list[Type]
-    enum: list[Any] | None = None
-    ranges: list[tuple[str, int | float]] = field(default_factory=list)
-    lengths: list[tuple[str, int]] = field(default_factory=list)
-    pattern: str | None = None
-    format: str | None = None
-    description: str | None = None
 
 
 @dataclass
@@ -62,9 +47,22 @@ class Shape:
     def constrained(self) -> bool:
         return bool(self.enum is not None or self.ranges or self.lengths or self.pattern or self.format)
 
-    def to_field(self, path: tuple[str, ...], required: bool) -> Field:
-        return Field(path, required, self.types, self.enum, self.ranges, self.lengths, self.pattern, self.format,
-                     self.description)
+    def to_field(self, path: tuple[str, ...], required: bool) -> "Field":
+        return Field(path, required, **{f.name: getattr(self, f.name) for f in fields(Shape)})
+
+
+@dataclass(init=False)
+class Field(Shape):
+    """``required path: T1 | T2 constraints...`` (path relative to its entry or object): a
+    shape at a path, written ``Field(path, required, types, enum=..., ...)``."""
+
+    path: tuple[str, ...] = ()
+    required: bool = False
+
+    def __init__(self, path: tuple[str, ...], required: bool, types: list[Type], **constraints: Any) -> None:
+        super().__init__(types, **constraints)
+        self.path = path
+        self.required = required
 
 
 @dataclass
