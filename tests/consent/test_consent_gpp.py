@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from routeql.consent import gpp
 from routeql.consent.errors import ConsentDecodeError
+from tests.consent.mutations import mutated
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "vectors" / "gpp-vectors.json").read_text("utf-8"))
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -268,26 +269,8 @@ def test_fuzz_base64url_text(s: str) -> None:
     decode_or_reject("DB" + s)
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> str:
-    s = list(draw(st.sampled_from(GPP_STRINGS)))
-    for _ in range(draw(st.integers(1, 4))):
-        i = draw(st.integers(0, len(s)))
-        op = draw(st.sampled_from(["replace", "delete", "insert", "truncate"]))
-        char = draw(st.sampled_from(ALPHABET + "~.="))
-        if op == "replace" and i < len(s):
-            s[i] = char
-        elif op == "delete" and i < len(s):
-            del s[i]
-        elif op == "insert":
-            s.insert(i, char)
-        else:
-            del s[i:]
-    return "".join(s)
-
-
 @FUZZ
-@given(mutated())
+@given(mutated(GPP_STRINGS, ALPHABET + "~.="))
 def test_fuzz_mutated_vectors(s: str) -> None:
     decode_or_reject(s)
 

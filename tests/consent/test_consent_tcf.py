@@ -17,6 +17,7 @@ from tcf_encoder import ALPHABET, BitWriter, base_model, encode, expected_dict
 from routeql.consent import tcf
 from routeql.consent.errors import ConsentDecodeError
 from routeql.errors import RouteQLError
+from tests.consent.mutations import mutated
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "vectors" / "tcf-vectors.json").read_text("utf-8"))
 VALID_STRINGS = [v["tc_string"] for v in VECTORS if v["kind"] == "valid"]
@@ -376,26 +377,8 @@ def test_fuzz_base64url_text(s: str) -> None:
     decode_or_reject("C" + s)
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> str:
-    s = list(draw(st.sampled_from(VALID_STRINGS)))
-    for _ in range(draw(st.integers(1, 4))):
-        i = draw(st.integers(0, len(s)))
-        op = draw(st.sampled_from(["replace", "delete", "insert", "truncate"]))
-        char = draw(st.sampled_from(ALPHABET + ".=~+"))
-        if op == "replace" and i < len(s):
-            s[i] = char
-        elif op == "delete" and i < len(s):
-            del s[i]
-        elif op == "insert":
-            s.insert(i, char)
-        else:
-            del s[i:]
-    return "".join(s)
-
-
 @FUZZ
-@given(mutated())
+@given(mutated(VALID_STRINGS, ALPHABET + ".=~+"))
 def test_fuzz_mutated_vectors(s: str) -> None:
     decode_or_reject(s)
 
