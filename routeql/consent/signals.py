@@ -79,21 +79,34 @@ def _hashable(raw: Any) -> Hashable:
     return ("<malformed>", c.__name__)
 
 
-def scalar_key(raw: Any) -> Hashable:
+#: how deep :func:`scalar_key` looks into a malformed signal.  No consent format reads
+#: anything that deep (a signal is a string, a flag or a shallow object), so what lies
+#: below only has to key as "too deep": the key, and so the answer, never depends on how
+#: much of Python's stack the caller had left.
+MAX_KEY_DEPTH = 16
+
+
+def scalar_key(raw: Any, depth: int = 0) -> Hashable:
     """A cache key for a raw value: strings and null as they are, anything else tagged with
-    its type (Python holds True == 1 == 1.0; the signals do not)."""
+    its type (Python holds True == 1 == 1.0; the signals do not).
+
+    >>> scalar_key([1, "a"]), scalar_key({"b": True})
+    (('list', (('int', 1), 'a')), ('dict', (('b', ('bool', True)),)))
+    """
     c = raw.__class__
     if raw is None or c is str:
         return raw
     if c is bool or c is int or c is float:
         return (c.__name__, raw)
-    if c is list or c is tuple:
-        return (c.__name__, tuple(scalar_key(x) for x in raw))
-    if c is dict:
-        try:
-            return ("dict", tuple(sorted((k, scalar_key(v)) for k, v in raw.items())))
-        except TypeError:
-            return ("dict", repr(raw))
+    if c is list or c is tuple or c is dict:
+        if depth >= MAX_KEY_DEPTH:
+            return ("<too deep>", c.__name__)
+        if c is dict:
+            try:
+                return ("dict", tuple(sorted((k, scalar_key(v, depth + 1)) for k, v in raw.items())))
+            except TypeError:
+                return ("dict", repr(raw))
+        return (c.__name__, tuple(scalar_key(x, depth + 1) for x in raw))
     return ("<other>", c.__name__)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import routeql
+from tests.conftest import ROOT
 
 RULES = """
 consent {
@@ -69,3 +70,30 @@ def test_a_non_string_category_key_is_ignored_not_fatal() -> None:
     e = event({"categoryPreferences": {"Advertising": True, 5: True}})
     assert rs.decide(e) == ("by_segment",)
     assert rs.route(e).consent.signals[0].status == "ok"
+
+
+def _deep(levels: int) -> Any:
+    x: Any = "v"
+    for _ in range(levels):
+        x = {"a": [x]}
+    return x
+
+
+def test_a_signal_nested_past_the_stack_is_malformed_not_an_error() -> None:
+    """The key of a malformed signal looks at most MAX_KEY_DEPTH levels down, so it never
+    runs out of stack: decide, route and the interpreter agree however deep the signal is
+    (and however much stack the caller has left; the fuzzer once found decide() failing
+    where route() routed, one frame from the limit)."""
+    from routeql.consent.signals import MAX_KEY_DEPTH, scalar_key
+
+    rules = routeql.load(ROOT / "rules")
+    for levels in (MAX_KEY_DEPTH - 1, MAX_KEY_DEPTH + 1, 5000):
+        e = {"type": "track", "event": "Order Completed", "userId": "u1",
+             "context": {"consent": {"tcf": _deep(levels)}, "gpp": _deep(levels)}}
+        routing = rules.route(e)
+        assert rules.decide(e) == tuple(routing.deliveries) == tuple(rules.reference(e).deliveries)
+        status = {s.format: s.status for s in routing.consent.signals}
+        assert status["tcf"] == "malformed" and status["gpp" if "gpp" in status else "usnat"] == "malformed"
+    # within the bound the key tells signals apart; below it, they are alike "too deep"
+    assert scalar_key(_deep(3)) != scalar_key(_deep(4))
+    assert scalar_key(_deep(20)) == scalar_key(_deep(30))
