@@ -26,7 +26,7 @@ from .model import (
 )
 from .passes import fold, normalize
 from .plancheck import PlanTypes, check_condition_types, check_dest_plan, check_plans
-from .runtime import EVENT_TYPES, FUNCTIONS, compile_regex, glob_to_regex, typeof
+from .runtime import EVENT_TYPES, FUNCTIONS, compile_glob, compile_regex, typeof
 
 __all__ = ["check", "ENVELOPE_TYPES", "COMPAT_MODES", "HASH_ALGORITHMS", "TIME_UNITS"]
 
@@ -443,11 +443,15 @@ class _Checker:
             return
         try:
             if kind == "glob":
-                glob_to_regex(p.value)
+                compile_glob(p.value)  # what codegen will do (RE2 for all but the simplest shapes)
             else:
                 compile_regex(p.value)
-        except Exception as ex:  # re2.error or ValueError
-            detail = ex.args[0] if ex.args else ex
+        except Exception as ex:  # re2.error, ValueError, or UnicodeEncodeError (RE2 takes UTF-8)
+            if isinstance(ex, UnicodeEncodeError):
+                bad = ex.object[ex.start:ex.end] if isinstance(ex.object, str) else ""
+                detail = f"it holds {bad.encode('unicode_escape').decode('ascii') or 'a character'}, which is not text (a lone surrogate)"
+            else:
+                detail = ex.args[0] if ex.args else ex
             if isinstance(detail, bytes):
                 detail = detail.decode("utf-8", "replace")
             self.error("RQ303", f"invalid {kind} pattern: {detail}", p.span,

@@ -427,6 +427,13 @@ class LazyPayloads(dict):  # type: ignore[type-arg]
             self[name]
 
 
+def line_text(raw: bytes | str) -> bytes | str:
+    """A line of JSON Lines without the JSON whitespace around it (space, tab, CR, LF).
+    Not ``strip()``, which also takes vertical tabs and form feeds: JSON does not allow
+    them, so the CLI would accept a line that ``route_batch`` rejects."""
+    return raw.strip(b" \t\r\n") if isinstance(raw, (bytes, bytearray)) else raw.strip(" \t\r\n")
+
+
 def parse_event(data: str | bytes | bytearray, max_bytes: int = 1 << 20, max_depth: int = 64) -> Any:
     """JSON text -> event, rejecting (EventError) text over ``max_bytes`` or nested deeper
     than ``max_depth``, and numbers JSON does not have (NaN, Infinity, 1e999).  The size is

@@ -202,3 +202,12 @@ def test_a_bracket_star_in_an_action_path_warns(action: str, warned: bool, hint:
         e = {"type": "track", "event": "x", "properties": {"products": [{"sku": "a"}]}}
         if action.startswith("keep"):
             assert rules.route(e).deliveries["d"] == {"properties": {"products": [{}]}}
+
+
+@pytest.mark.parametrize("condition", ['properties.category matches "Product *\ud800"', 'event matches "[ab]\ud800*"',
+                                       'event matches regex "a\ud800"'])
+def test_a_pattern_holding_a_lone_surrogate_is_a_diagnostic_not_a_crash(condition: str) -> None:
+    """Only Python callers can pass one (a UTF-8 file cannot hold it, and `\\ud800` escapes
+    are refused): RE2 takes UTF-8, so the checker compiles each pattern as codegen will."""
+    [(code, message, _)] = problems(f"destination d {{ when {condition} }}")
+    assert code == "RQ303" and "lone surrogate" in message

@@ -189,3 +189,23 @@ def test_cli_memory_does_not_grow_with_the_input(tmp_path: Path) -> None:
     assert peak_rss_kb(rules, large, "--no-reasons") - base < 25_000
     # the per-stage reasons (the reference interpreter) stream too
     assert peak_rss_kb(rules, reasons) - peak_rss_kb(rules, small) < 25_000
+
+
+@pytest.mark.parametrize(("around", "valid"), [
+    ((b"", b""), True), ((b"  \t", b"\r\n"), True), ((b"\x0b", b""), False), ((b"", b"\x0c"), False),
+    ((b"\xc2\xa0", b""), False),  # a no-break space is not JSON whitespace either
+])
+def test_the_cli_stats_and_route_batch_agree_on_what_a_line_is(bundled: routeql.RuleSet, around: tuple[bytes, bytes],
+                                                                 valid: bool) -> None:
+    """JSON allows space, tab, CR and LF around a value, nothing else: a line with a
+    vertical tab in front is malformed for every reader (the CLI once stripped it)."""
+    from routeql.cli.route import route_line
+    from routeql.quality.stats import Collector
+
+    line = around[0] + b'{"type": "track", "event": "Order Completed", "userId": "u1"}' + around[1]
+    batch = bundled.route_batch([line])[0]
+    routing, problem = route_line(bundled, line)
+    stats = Collector(bundled)
+    stats.add_line(1, line)
+    assert batch.ok is valid and (routing is not None) is valid and (problem is None) is valid
+    assert (sum(stats.rejected.values()) == 0) is valid

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 from rich.table import Table
 
-from ..engine import RuleSet
+from ..engine import RuleSet, line_text
 from ..errors import EventError, RouteQLError
 from ._common import EXIT_INPUT, EXIT_OK, Console, load_rules, open_input
 
@@ -100,7 +100,7 @@ def read_events(rules: RuleSet, path: str) -> tuple[list[Any], int, dict[str, in
     try:
         for raw in stream:
             lines += 1
-            text = raw.strip()
+            text = line_text(raw)
             if not text:
                 continue
             try:

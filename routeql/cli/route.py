@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from rich.table import Table
 
-from ..engine import RuleSet, Routing
+from ..engine import RuleSet, Routing, line_text
 from ..errors import EventError, RouteQLError
 from ._common import EXIT_OK, Console, dump_json, load_rules, open_input
 
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def route_line(rules: RuleSet, raw: bytes) -> tuple[Routing | None, str | None]:
     """Route one raw JSONL line: (routing, None), or (None, why it was rejected)."""
-    text = raw.strip()
+    text = line_text(raw)
     if not text:
         return None, "empty line"
     try:

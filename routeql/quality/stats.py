@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator
 
-from ..engine import RuleSet
+from ..engine import RuleSet, line_text
 from ..errors import EventError, RouteQLError
 from ..plans import ENTRY_ROOTS, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule
 from ..runtime import get_path
@@ -232,7 +232,7 @@ class Collector:
     def add_line(self, number: int, raw: bytes | str) -> None:
         """Count one line of JSONL (``number`` is its 1-based line number, for messages)."""
         self.lines += 1
-        text = raw.strip()
+        text = line_text(raw)
         if not text:
             self.reject(number, "empty line", "empty line")
             return
