@@ -637,6 +637,13 @@ class _Gen:
         #: formats that read the same signal the same way (GPP's US sections) share the read
         #: and, with the same signature, the key: reader call or signature call -> its variable
         shared: dict[str, str] = {}
+
+        def first_of(var: str, paths: tuple[tuple[str, ...], ...]) -> None:
+            """``var`` = the first of ``paths`` that is not null (as ``get_path`` reads them)."""
+            w(f"{var} = {vars[paths[0]]}")
+            for p in paths[1:]:
+                w(f"if {var} is None: {var} = {vars[p]}")
+
         for i, (fmt, ps, uses) in enumerate(zip(r.formats, r.paths, r.args_by_format)):
             raw, key = f"s{i}", f"k{i}"
             w(f"# {fmt.name}")
@@ -650,19 +657,13 @@ class _Gen:
                         w(f"{raw} = {read}")
                     else:  # the reader, inline: the signal, then its companion (gpp_sid)
                         cpaths, normalise = fmt.companion
-                        w(f"{raw} = {vars[ps[0]]}")
-                        for p in ps[1:]:
-                            w(f"if {raw} is None: {raw} = {vars[p]}")
+                        first_of(raw, ps)
                         with w.block(f"if {raw} is not None:"):
                             c = f"c{next(self.counter)}"
-                            w(f"{c} = {vars[cpaths[0]]}")
-                            for p in cpaths[1:]:
-                                w(f"if {c} is None: {c} = {vars[p]}")
+                            first_of(c, cpaths)
                             w(f"{raw} = ({raw}, {self.const(normalise, '_cn')}({c}))")
             else:
-                w(f"{raw} = {vars[ps[0]]}")
-                for p in ps[1:]:
-                    w(f"if {raw} is None: {raw} = {vars[p]}")
+                first_of(raw, ps)
             if fmt.key_kind == "scalar":
                 w(f"{key} = {raw} if {raw} is None or {raw}.__class__ is str else "
                   f"(('bool', {raw}) if {raw} is True or {raw} is False else _skey({raw}))")

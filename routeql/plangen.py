@@ -49,11 +49,7 @@ def violation_adder(table: list[tuple[str, tuple[Any, ...], FieldRule, str, Any]
         kind, segs, rule, plan, detail = table[k]
         if x is not _ABSENT:
             detail = json_type(x)
-        item = make_violation(kind, prefix + segs if prefix else segs, rule, plan, detail)
-        if v is None:
-            return [item]
-        v.append(item)
-        return v
+        return _add(v, make_violation(kind, prefix + segs if prefix else segs, rule, plan, detail))
 
     return add
 
@@ -116,8 +112,8 @@ class _PlanGen:
         """
         w = self.w
         tests = [self.type_test(t, x) for t in rule.types]
-        type_error = self.violation("type", segs, rule, plan, value=x)
         if "True" not in tests:
+            type_error = self.violation("type", segs, rule, plan, value=x)  # (a table entry only when it can happen)
             with w.block(f"if not ({' or '.join(tests)}):"):  # _NO is of no JSON type: absence fails here too
                 if missing is None:
                     w(type_error)
