@@ -11,9 +11,9 @@ Shape of the output, for a rule set with destinations that look at ``event``::
 
     def decide(e, g):                  # e: the event, g: granted-categories bit mask
         ...dispatch on (type, event)...
-    def t_track(e, g, ig):             # track events: rules that ignore the event name
-    def t_track_1(e, g, ig):           # track "Order Completed": only its candidates
-    def t_track_other(e, g, ig):       # track events with a name no rule mentions
+    def t_track(e, g):                 # track events: rules that ignore the event name
+    def t_track_1(e, g):               # track "Order Completed": only its candidates
+    def t_track_other(e, g):           # track events with a name no rule mentions
     def p_0(e, g):                     # the payload of destination 0
 """
 
@@ -41,7 +41,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "dict": dict, "list": list, "str": str, "int": int, "float": float, "bool": bool,
     "_E": rt.EMPTY,
     "_NO": rt.MISSING,
-    "_none": lambda e, g, ig: [],
+    "_none": lambda e, g: [],
     "_map": map, "_type": type, "_len": len,
     "_SHAPES": rt.GOOD_SHAPES,
     "_envok": rt.envelope_ok,
@@ -461,7 +461,7 @@ class _Gen:
 
     def decision_function(self, name: str, doc: str, dests: list[tuple[DestinationModel, list[tuple[str, Any, Any]]]]) -> None:
         w = self.w
-        with w.block(f"def {name}(e, g, ig):"):
+        with w.block(f"def {name}(e, g):"):
             w(f"# {_comment(doc)}")
             exprs: list[Any] = []
             for d, parts in dests:
@@ -498,8 +498,9 @@ class _Gen:
                     with w.block("if " + (" and ".join(terms) or "True") + ":"):
                         w(f"out.append({self.const(d.name)})")
             w("# Segment's integrations object, when the event has one: a pure conjunct of every")
-            w("# destination, so it filters the candidates instead of costing a test each")
-            w("if ig and out: out = [d for d in out if _igok(ig, _IGN[d])]")
+            w("# destination, so it filters the candidates instead of costing a test each (read only")
+            w("# when there are candidates)")
+            w("if out and (ig := e.get('integrations')): out = [d for d in out if _igok(ig, _IGN[d])]")
             w("return out")
         w()
 
@@ -580,19 +581,19 @@ class _Gen:
             w("t = e['type']")
             w("f = _NAMED.get((t, e.get('event')))")
             w("if f is None: f = _OTHER.get(t, _none)")
-            w("return f(e, g, e.get('integrations'))")
+            w("return f(e, g)")
         w()
         return count
 
     def merge_function(self, name: str, generic: str | None, specific: str) -> None:
         """For very large rule sets: the type's shared function, then the name's own."""
         w = self.w
-        with w.block(f"def {name}(e, g, ig):"):
+        with w.block(f"def {name}(e, g):"):
             if generic is None:
-                w(f"return {specific}(e, g, ig)")
+                w(f"return {specific}(e, g)")
             else:
-                w(f"out = {generic}(e, g, ig)")
-                w(f"more = {specific}(e, g, ig)")
+                w(f"out = {generic}(e, g)")
+                w(f"more = {specific}(e, g)")
                 with w.block("if more:"):
                     w("out += more")
                     w("out.sort(key=_ORDER.__getitem__)")
@@ -615,10 +616,14 @@ class _Gen:
 
     def consent_key(self) -> str:
         """Emit the reads and tests of the consent key; return its expression."""
+        return "(r, " + "".join(f"{k}, " for k in self.consent_key_parts()) + ")" if self.resolver else "(-1,)"
+
+    def consent_key_parts(self) -> list[str]:
+        """Emit the reads and tests of the consent key (``r``, the regime, then one variable
+        per signal format); return the formats' variables."""
         w = self.w
         r = self.resolver
-        if r is None:
-            return "(-1,)"
+        assert r is not None
         regimes = r.model.regimes
         exprs = [reg.when for reg in regimes]
         paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None or f.companion is not None
@@ -687,7 +692,7 @@ class _Gen:
                     else:
                         w(f"{key} = {call}")
             keys.append(key)
-        return "(r, " + "".join(f"{k}, " for k in keys) + ")"
+        return keys
 
     def fast(self) -> None:
         """``fast(e)`` (for ``route``) and ``decide_fast(e, c=None)`` (installed as
@@ -699,7 +704,7 @@ class _Gen:
             w("# validation, consent and decision in one call; None: take the general path")
             with w.block("if e.__class__ is not dict:"):
                 w("return None")
-            self.fast_body("return None", "return st, f(e, st.mask, e.get('integrations'))")
+            self.fast_body("return None", "return st, f(e, st.mask)")
         w()
         with w.block("def decide_fast(e, c=None):"):
             w("# RuleSet.decide: the destinations' names; anything unusual takes the general path")
@@ -708,11 +713,11 @@ class _Gen:
             with w.block("try:"):
                 if self.model.plans:
                     # the plan's verdict: a clean event (or one no plan covers) keeps them all
-                    done = ("d = f(e, st.mask, e.get('integrations'))\n"
+                    done = ("d = f(e, st.mask)\n"
                             "pr = plan(e)\n"
                             "return (*d,) if pr is None or pr.clean else (*_gate_found(pr, d)[0],)")
                 else:
-                    done = "return (*f(e, st.mask, e.get('integrations')),)"
+                    done = "return (*f(e, st.mask),)"
                 self.fast_body("return _decide_slow(e, c)", done)
             with w.block("except _RouteQLError:"):
                 w("raise")
@@ -720,27 +725,63 @@ class _Gen:
                 w("return _decide_slow(e, c)")
         w()
 
+    def dispatch_miss(self) -> None:
+        """``_dispatch(e, t, v)``: the envelope check and the function for ``(type, name)``
+        of an event whose (type, name, shape) the fast path has not seen, remembered in
+        ``_DISPATCH`` (bounded: cleared when full); None for an event the general path
+        must take (a malformed envelope, a track event without a name)."""
+        w = self.w
+        with w.block("def _dispatch(e, t, v):"):
+            w("# the envelope check, by the event's shape (its keys and the class of each value)")
+            w("s = (*e, *_map(_type, e.values()))")
+            with w.block("if s not in _SHAPES and not _envok(e, s):"):
+                w("return None")
+            w("f = _NAMED.get((t, v))")
+            with w.block("if f is None:"):
+                w("# a (type, name) key exists only for valid types and string names")
+                with w.block("if t == 'track' and v.__class__ is not str or t not in _TYPES:"):
+                    w("return None")
+                w("f = _OTHER.get(t, _none)")
+            with w.block(f"if _len(_DISPATCH) >= {rt.MAX_DISPATCH}:"):
+                w("_DISPATCH.clear()")
+            w("_DISPATCH[(t, v, *s)] = f")
+            w("return f")
+        w()
+
     def fast_body(self, fail: str, done: str) -> None:
         w = self.w
-        w("# the envelope check, by the event's shape (its keys and the class of each value)")
-        w("s = (*e, *_map(_type, e.values()))")
-        with w.block("if s not in _SHAPES and not _envok(e, s):"):
+        w("# the function for the event's type and name, by (type, name, shape): the shape is")
+        w("# its keys and the class of each value, so one lookup also passes the envelope check")
+        w("t = e.get('type')")
+        w("v = e.get('event')")
+        lookup = "f = _DISPATCH.get((t, v, *e, *_map(_type, e.values())))"
+        if fail == "return None":  # fast() is not inside a try: an unhashable type or name
+            with w.block("try:"):
+                w(lookup)
+            with w.block("except _Exception:"):
+                w("return None  # an unhashable type or name: the general path says what is wrong")
+        else:
+            w(lookup)
+        with w.block("if f is None and (f := _dispatch(e, t, v)) is None:"):
             w(fail)
         if self.resolver is None:
             w("st = _NOSTATE")
-        else:
-            key = self.consent_key()
-            w(f"st = _STATES.get({key})")
+        elif self.resolver.model.regimes or len(self.resolver.formats) != 1:
+            keys = self.consent_key_parts()
+            w("st = _STATES.get((r, " + "".join(f"{k}, " for k in keys) + "))")
             with w.block("if st is None:"):
                 w(fail)
-        w("t = e.get('type')")
-        w("v = e.get('event')")
-        w("f = _NAMED.get((t, v))")
-        with w.block("if f is None:"):
-            w("# a (type, name) key exists only for valid types and string names")
-            with w.block("if t == 'track' and v.__class__ is not str or t not in _TYPES:"):
-                w(fail)
-            w("f = _OTHER.get(t, _none)")
+        else:
+            # one signal format and no regime: the states by that format's key alone (no
+            # tuple to build and hash), filled from the resolver's cache
+            [k] = self.consent_key_parts()
+            w(f"st = _ST1.get({k})")
+            with w.block("if st is None:"):
+                with w.block(f"if (st := _STATES.get((r, {k}))) is None:"):
+                    w(fail)
+                with w.block(f"if _len(_ST1) >= {self.resolver.state_cache_size}:"):
+                    w("_ST1.clear()")
+                w(f"_ST1[{k}] = st")
         for line in done.split("\n"):
             w(line)
 
@@ -987,6 +1028,12 @@ class _Gen:
         self.consent()
         generate_plans(self, self.model.plans)
         keys = self.decisions()
+        w("# (type, name, shape) -> the decision function, for events that passed the envelope check")
+        w("_DISPATCH = {}")
+        w("# the consent states by the key of a rule set's only signal format (no regimes)")
+        w("_ST1 = {}")
+        w()
+        self.dispatch_miss()
         self.fast()
         self.shared_projections()
         spans: dict[str, tuple[str, int, int]] = {}

@@ -33,10 +33,10 @@ from .errors import (
 )
 from .interp import Interpreter, Outcome
 from .model import Model
-from .plans import CLEAN, PlanResult, Violation, blocks, unplanned_event
+from .plans import CLEAN, VALID, PlanResult, Violation, blocks, unplanned_event
 from .parse import parse, parse_condition
 from .result import Reason, Trace, render_trace
-from .runtime import validate_event
+from .runtime import GOOD_SHAPES, validate_event
 
 __all__ = ["Options", "RuleSet", "Routing", "load", "loads", "predicate", "read_sources"]
 
@@ -193,6 +193,22 @@ class RuleSet:
         namespace["_decide_slow"] = self._decide_slow
         namespace["_gate_found"] = self._gate_found
         self.decide = namespace["decide_fast"]  # type: ignore[method-assign]
+        #: the generated fast path's own tables (filled as events arrive, bounded)
+        self._tables: tuple[dict[Any, Any], ...] = (namespace["_DISPATCH"], namespace["_ST1"])
+
+    def clear_caches(self) -> None:
+        """Empty every cache routing fills, so the next event is handled as by a fresh
+        process: consent states and decoded signals, the fast path's tables of event
+        shapes and states, and the process-wide memories of valid envelopes and format
+        strings.  Answers never change (the caches only save work); tests use it to
+        check exactly that."""
+        if self.resolver is not None:
+            self.resolver.clear()
+        for table in self._tables:
+            table.clear()
+        GOOD_SHAPES.clear()
+        for memo in VALID.values():
+            memo.clear()
 
     def compile_payloads(self) -> RuleSet:
         """Compile every destination's payload function now, instead of on its first

@@ -551,6 +551,8 @@ BAD_ENVELOPE = frozenset((k, c) for k, allowed in ENVELOPE.items() for c in (*JS
 #: streams of distinct shapes.
 GOOD_SHAPES: set[tuple[Any, ...]] = set()
 MAX_SHAPES = 4096
+#: bound of each rule set's (type, name, shape) -> decision function table (generated code)
+MAX_DISPATCH = 8192
 
 
 def envelope_ok(e: dict[str, Any], shape: tuple[Any, ...]) -> bool:

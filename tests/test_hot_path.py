@@ -61,3 +61,88 @@ def test_formats_reading_the_same_signal_read_it_once(bundled: routeql.RuleSet) 
     for e in _events()[:100] + odd:
         key = bundled._consent_fn(e)
         assert key == resolver.signature(key[0], resolver.read(e))
+
+
+# ------------------------------------------------------------------ the fast path's own tables
+
+_RULES = """
+consent {
+  category ads from segment "Advertising"
+}
+destination d { when type == "track" and userId exists  requires ads }
+destination e { when type == "page" }
+"""
+
+
+def _granted(**fields: Any) -> dict[str, Any]:
+    return {"type": "track", "event": "A", "userId": "u",
+            "context": {"consent": {"categoryPreferences": {"Advertising": True}}}, **fields}
+
+
+def _answer(rules: routeql.RuleSet, event: Any) -> Any:
+    """decide and route, or the class of the error each raises."""
+    out = []
+    for call in (rules.decide, lambda e: rules.route(e).delivered):
+        try:
+            out.append(call(event))
+        except routeql.RouteQLError as exc:
+            out.append(type(exc).__name__)
+    return out
+
+
+def _tables(rules: routeql.RuleSet) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    ns = rules.decide.__globals__
+    return ns["_DISPATCH"], ns["_ST1"]
+
+
+def test_a_seen_shape_does_not_vouch_for_a_malformed_twin() -> None:
+    # (type, name, keys) as a valid event had them, one value of another class: the
+    # dispatch table is keyed by the classes too, so the envelope check still rejects it
+    rules = routeql.loads(_RULES)
+    assert _answer(rules, _granted()) == [("d",), ("d",)]
+    for bad in ([1], {"x": 1}, 1.5, True):
+        assert _answer(rules, _granted(userId=bad)) == ["EventError", "EventError"], bad
+    # an unhashable name cannot be looked up: the general path says what is wrong
+    assert _answer(rules, _granted(event=["A"])) == ["EventError", "EventError"]
+    assert _answer(rules, _granted(type=["track"])) == ["EventError", "EventError"]
+    assert _answer(rules, _granted()) == [("d",), ("d",)]
+
+
+def test_the_dispatch_table_is_bounded_and_answers_do_not_change() -> None:
+    from routeql.runtime import MAX_DISPATCH
+
+    rules = routeql.loads(_RULES)
+    dispatch, _ = _tables(rules)
+    for i in range(MAX_DISPATCH + 50):  # one new (type, name) each: a high-cardinality stream
+        assert rules.decide(_granted(event=f"e{i}")) == ("d",)
+        assert len(dispatch) <= MAX_DISPATCH
+    assert 0 < len(dispatch) <= 50  # cleared once when full, then filled again
+    assert rules.decide(_granted(userId=None)) == ()
+
+
+def test_states_by_the_only_format_key_respect_the_cache_size() -> None:
+    refused = _granted(context={"consent": {"categoryPreferences": {"Advertising": False}}})
+    rules = routeql.loads(_RULES, state_cache_size=0)  # no state is cached: each resolved again
+    _, states = _tables(rules)
+    for _ in range(3):
+        assert _answer(rules, _granted()) == [("d",), ("d",)]
+        assert _answer(rules, refused) == [(), ()]
+    assert states == {} and rules.resolver.states == {}
+    rules = routeql.loads(_RULES, state_cache_size=1)
+    _, states = _tables(rules)
+    for _ in range(3):
+        assert _answer(rules, _granted()) == [("d",), ("d",)]
+        assert _answer(rules, refused) == [(), ()]
+        assert len(states) <= 1
+
+
+def test_clear_caches_empties_every_table_and_changes_no_answer() -> None:
+    rules = routeql.loads(_RULES)
+    events = [_granted(), _granted(event="B"), {"type": "page"},
+              _granted(context={"consent": {"categoryPreferences": {"Advertising": "yes"}}})]
+    before = [_answer(rules, e) for e in events]
+    dispatch, states = _tables(rules)
+    assert dispatch and states and rules.resolver.states
+    rules.clear_caches()
+    assert not dispatch and not states and not rules.resolver.states
+    assert [_answer(rules, e) for e in events] == before

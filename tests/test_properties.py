@@ -27,8 +27,6 @@ from hypothesis import strategies as st
 
 import routeql
 from routeql.errors import EventError, RouteQLError
-from routeql.plans import VALID
-from routeql.runtime import GOOD_SHAPES
 from tests.conftest import compile_random
 from tests.strategies import COUNTRIES, OVERSIZED_IDS, OVERSIZED_PREFS, events, external_consent, rule_sets
 from tests.strategies_props import (
@@ -290,13 +288,7 @@ def _check_not_shared(event: dict[str, Any], first: routeql.Routing, second: rou
 def forget(rules: routeql.RuleSet) -> None:
     """Empty every cache routing fills (consent states and decoded signals, known event
     shapes, remembered valid format strings): what a fresh process would know."""
-    if rules.resolver is not None:
-        rules.resolver.states.clear()
-        if rules.resolver._decode_cache is not None:
-            rules.resolver._decode_cache.clear()
-    GOOD_SHAPES.clear()
-    for memo in VALID.values():
-        memo.clear()
+    rules.clear_caches()
 
 
 def outcome(rules: routeql.RuleSet, event: Any, consent: Any) -> Any:

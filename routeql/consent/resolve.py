@@ -302,6 +302,12 @@ class Resolver:
         return ConsentState(mask, self.categories, reg.name, reg.kind, True, tuple(decisions), tuple(statuses),
                             self.vendors)
 
+    def clear(self) -> None:
+        """Forget every resolved state and decoded signal (answers do not change)."""
+        self.states.clear()
+        if self._decode_cache is not None:
+            self._decode_cache.clear()
+
     def cached(self, regime: int, raws: Sequence[Any]) -> ConsentState:
         """The consent state, resolved once per distinct signature."""
         return self.state_for(self.signature(regime, raws), regime, raws)
