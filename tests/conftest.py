@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import pytest
+from hypothesis import settings
 
 import routeql
 from routeql.engine import RuleSet
+
+# No property test has a time limit per example: the machines CI runs on are shared and
+# noisy, and a timed assertion there fails for reasons that are not bugs. What must stay
+# fast is measured in bench/; what must stay bounded (input sizes, nesting) is tested as
+# behaviour.
+settings.register_profile("routeql", deadline=None)
+settings.load_profile("routeql")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

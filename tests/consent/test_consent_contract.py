@@ -45,7 +45,7 @@ values = st.recursive(
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
-@settings(max_examples=150, deadline=500)
+@settings(max_examples=150)
 @given(value=values)
 def test_any_input_gives_a_result_or_consent_decode_error(name: str, value: object) -> None:
     try:

@@ -254,7 +254,7 @@ def decode_or_reject(s: object) -> None:
     result.to_dict()
 
 
-FUZZ = settings(max_examples=400, deadline=500)
+FUZZ = settings(max_examples=400)
 
 
 @FUZZ

@@ -362,7 +362,7 @@ def decode_or_reject(s: object) -> None:
     result.to_dict()  # a decoded result must also be fully usable
 
 
-FUZZ = settings(max_examples=400, deadline=500)
+FUZZ = settings(max_examples=400)
 
 
 @FUZZ
