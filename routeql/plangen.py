@@ -15,7 +15,7 @@ import contextlib
 import itertools
 from typing import TYPE_CHECKING, Any, Callable
 
-from .plans import (FORMATS, VALID, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation,
+from .plans import (CURRENCIES, FORMATS, VALID, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation,
                     remembering)
 from .runtime import compile_regex
 
@@ -176,7 +176,9 @@ class _PlanGen:
                         with w.block(f"if {rx}.search({x}) is None:"):
                             w(self.violation("pattern", segs, rule, plan))
                     if rule.format is not None:
-                        if rule.format in VALID:  # valid strings seen before, else the check (which remembers)
+                        if rule.format == "currency":  # a set lookup already: inline, no call
+                            test = f"{x} in {self.const(CURRENCIES, '_pcur')}"
+                        elif rule.format in VALID:  # valid strings seen before, else the check (which remembers)
                             memo = self.const(VALID[rule.format], "_pvalid")
                             test = f"({x} in {memo} or {self.const(remembering(rule.format), '_pfmt')}({x}))"
                         else:

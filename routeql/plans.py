@@ -135,10 +135,12 @@ class PlanResult:
     violations: tuple[Violation, ...] = ()
     #: properties (or traits) the entry does not define, as path segments
     unplanned: tuple[tuple[Any, ...], ...] = ()
+    #: planned, with no violation and nothing unplanned: computed once, because routing
+    #: tests it for the event and again for each delivery (a property would be a call each)
+    clean: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def clean(self) -> bool:
-        return self.planned and not self.violations and not self.unplanned
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clean", self.planned and not self.violations and not self.unplanned)
 
     def offending(self) -> tuple[tuple[Any, ...], ...]:
         """The fields to omit for ``violations omit``: each violating field, once."""

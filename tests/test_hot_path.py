@@ -146,3 +146,27 @@ def test_clear_caches_empties_every_table_and_changes_no_answer() -> None:
     rules.clear_caches()
     assert not dispatch and not states and not rules.resolver.states
     assert [_answer(rules, e) for e in events] == before
+
+
+def test_a_clean_event_with_a_plan_calls_nothing_in_plans_py(bundled: routeql.RuleSet) -> None:
+    """Routing tests the plan's verdict for the event and again for each delivery: the
+    verdict is an attribute, not a property (a Python call each time)."""
+    assert bundled.has_plans
+    clean = [e for e in _events() if bundled.validate(e).clean and bundled.decide(e)]
+    assert len(clean) > 20
+    for e in clean:
+        bundled.route(e)
+    seen: set[str] = set()
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename.endswith("plans.py"):
+            seen.add(frame.f_code.co_name)
+
+    sys.setprofile(hook)
+    try:
+        for e in clean:
+            bundled.decide(e)
+            bundled.route(e)
+    finally:
+        sys.setprofile(None)
+    assert not seen, f"routing a clean event called {sorted(seen)} in plans.py"
