@@ -45,6 +45,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_map": map, "_type": type, "_len": len,
     "_SHAPES": rt.GOOD_SHAPES,
     "_envok": rt.envelope_ok,
+    "_small": rt.small_shape,
     "_TYPES": rt.EVENT_TYPES,
     "_skey": None,  # set below (import order)
     "_eq": rt.eq,
@@ -742,9 +743,10 @@ class _Gen:
                 with w.block("if t == 'track' and v.__class__ is not str or t not in _TYPES:"):
                     w("return None")
                 w("f = _OTHER.get(t, _none)")
-            with w.block(f"if _len(_DISPATCH) >= {rt.MAX_DISPATCH}:"):
-                w("_DISPATCH.clear()")
-            w("_DISPATCH[(t, v, *s)] = f")
+            with w.block("if _small(e, v):  # (a wide event or a huge name: checked each time)"):
+                with w.block(f"if _len(_DISPATCH) >= {rt.MAX_DISPATCH}:"):
+                    w("_DISPATCH.clear()")
+                w("_DISPATCH[(t, v, *s)] = f")
             w("return f")
         w()
 

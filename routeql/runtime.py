@@ -553,6 +553,29 @@ GOOD_SHAPES: set[tuple[Any, ...]] = set()
 MAX_SHAPES = 4096
 #: bound of each rule set's (type, name, shape) -> decision function table (generated code)
 MAX_DISPATCH = 8192
+#: only shapes this small are remembered (by GOOD_SHAPES and the dispatch tables, which
+#: hold the keys and the name): a stream of wide events, or of huge keys or names, is
+#: checked each time instead of filling memory with them
+MAX_SHAPE_KEYS = 64
+MAX_SHAPE_CHARS = 1024
+
+
+def small_shape(e: dict[Any, Any], name: Any = None) -> bool:
+    """Whether the shape of ``e`` (and its name) is small enough to remember: at most
+    :data:`MAX_SHAPE_KEYS` keys, all strings, and :data:`MAX_SHAPE_CHARS` characters of
+    keys and name together.
+
+    >>> small_shape({"type": "track", "event": "A"}, "A"), small_shape({"k" * 2000: 1})
+    (True, False)
+    """
+    if len(e) > MAX_SHAPE_KEYS:
+        return False
+    n = len(name) if name.__class__ is str else 0
+    for k in e:
+        if k.__class__ is not str:
+            return False
+        n += len(k)
+    return n <= MAX_SHAPE_CHARS
 
 
 def envelope_ok(e: dict[str, Any], shape: tuple[Any, ...]) -> bool:
@@ -566,9 +589,10 @@ def envelope_ok(e: dict[str, Any], shape: tuple[Any, ...]) -> bool:
     """
     if not BAD_ENVELOPE.isdisjoint(zip(e, map(JSON_CLASS.get, map(type, e.values())))):
         return False
-    if len(GOOD_SHAPES) >= MAX_SHAPES:
-        GOOD_SHAPES.clear()
-    GOOD_SHAPES.add(shape)
+    if small_shape(e):
+        if len(GOOD_SHAPES) >= MAX_SHAPES:
+            GOOD_SHAPES.clear()
+        GOOD_SHAPES.add(shape)
     return True
 
 

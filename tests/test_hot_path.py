@@ -170,3 +170,26 @@ def test_a_clean_event_with_a_plan_calls_nothing_in_plans_py(bundled: routeql.Ru
     finally:
         sys.setprofile(None)
     assert not seen, f"routing a clean event called {sorted(seen)} in plans.py"
+
+
+def test_wide_events_and_huge_names_are_routed_but_not_remembered() -> None:
+    # the tables hold the keys and the name of each shape: a hostile stream of wide
+    # events, or of huge keys or names, must not fill memory with them
+    from routeql.runtime import GOOD_SHAPES, MAX_SHAPE_CHARS, MAX_SHAPE_KEYS
+
+    rules = routeql.loads(_RULES)
+    dispatch, _ = _tables(rules)
+    rules.clear_caches()
+    wide = [_granted(**{f"f{j}_{i}": j for j in range(MAX_SHAPE_KEYS)}) for i in range(20)]
+    long_key = [_granted(**{"k" * (MAX_SHAPE_CHARS + i): 1}) for i in range(20)]
+    long_name = [_granted(event="n" * (MAX_SHAPE_CHARS + i)) for i in range(20)]
+    for e in wide + long_key + long_name:
+        assert _answer(rules, e) == [("d",), ("d",)]
+        assert _answer(rules, {**e, "userId": [1]}) == ["EventError", "EventError"]
+    # (the long names' events have a small shape: the envelope check remembers that one)
+    assert not dispatch and len(GOOD_SHAPES) == 1
+    assert all(len(s) <= 2 * MAX_SHAPE_KEYS and sum(len(k) for k in s if k.__class__ is str) <= MAX_SHAPE_CHARS
+               for s in GOOD_SHAPES)
+    # a small one is remembered
+    assert _answer(rules, _granted(event="n" * 10)) == [("d",), ("d",)]
+    assert len(dispatch) == 1
