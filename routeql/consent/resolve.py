@@ -27,6 +27,40 @@ from ..model import ConsentModel
 from ..runtime import get_path
 from .signals import DENY, FORMATS, GRANT, SignalFormat, decode_safely, scalar_key
 
+#: a consent key (or a raw signal string) heavier than this is resolved (or decoded) each
+#: time instead of being cached: the caches hold their keys, so without it a stream of
+#: distinct maximum-size signals (a 64 KiB TC string each) could make 4,096 entries hold
+#: hundreds of MiB.  Real TC and GPP strings are well under a kilobyte.
+MAX_CACHED_KEY_WEIGHT = 16 * 1024
+
+
+def key_weight(key: Any, limit: int = MAX_CACHED_KEY_WEIGHT) -> int:
+    """About how much memory a cache key holds: the characters of its strings plus one per
+    item (a big int counts by its size), stopping as soon as it passes ``limit``.
+
+    >>> key_weight((0, "abc", None, ("tuple", ("x", None))))
+    18
+    >>> key_weight(("x" * 100_000,)) > MAX_CACHED_KEY_WEIGHT
+    True
+    """
+    n = 0
+    stack = [key]
+    while stack:
+        x = stack.pop()
+        c = x.__class__
+        if c is str:
+            n += len(x) + 1
+        elif c is tuple or c is frozenset:
+            n += 1
+            stack.extend(x)
+        elif c is int:
+            n += 1 + x.bit_length() // 64
+        else:
+            n += 1
+        if n > limit:
+            break
+    return n
+
 __all__ = ["CategoryDecision", "SignalStatus", "ConsentState", "Resolver", "NO_CONSENT_MODEL"]
 
 
@@ -189,6 +223,8 @@ class Resolver:
         cache = self._decode_cache
         if cache is None or not fmt.cacheable or not (raw.__class__ is str or raw.__class__ is tuple):
             return decode_safely(fmt, raw)
+        if key_weight(raw) > MAX_CACHED_KEY_WEIGHT:
+            return decode_safely(fmt, raw)  # too heavy to keep: decoded each time
         try:
             key = (fmt.cache_key, raw)
             hash(key)
@@ -317,9 +353,9 @@ class Resolver:
         state = self.states.get(key)
         if state is None:
             state = self.resolve(regime, raws)
-            if len(self.states) >= self.state_cache_size:
-                self.states.clear()
-            if self.state_cache_size > 0:
+            if self.state_cache_size > 0 and key_weight(key) <= MAX_CACHED_KEY_WEIGHT:
+                if len(self.states) >= self.state_cache_size:
+                    self.states.clear()
                 self.states[key] = state
         return state
 

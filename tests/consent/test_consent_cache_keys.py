@@ -97,3 +97,29 @@ def test_a_signal_nested_past_the_stack_is_malformed_not_an_error() -> None:
     # within the bound the key tells signals apart; below it, they are alike "too deep"
     assert scalar_key(_deep(3)) != scalar_key(_deep(4))
     assert scalar_key(_deep(20)) == scalar_key(_deep(30))
+
+
+def test_heavy_signals_are_resolved_each_time_not_kept() -> None:
+    """The caches hold their keys: a stream of distinct maximum-size signals must not fill
+    them (4,096 entries of 64 KiB each would be 256 MiB). A signal past the weight bound
+    is decoded and resolved each time, with the same answer as a cached one."""
+    from routeql.consent.resolve import MAX_CACHED_KEY_WEIGHT
+
+    rules = routeql.load(ROOT / "rules")
+    heavy = [{"type": "track", "event": "Order Completed", "userId": "u1",
+              "context": {"consent": {"tcf": "C" + "A" * (MAX_CACHED_KEY_WEIGHT + i)}, "gpp": "D" * (20_000 + i)}}
+             for i in range(30)]
+    wide = [{"type": "track", "event": "Order Completed", "userId": "u1",
+             "context": {"us_privacy": [f"x{j}" for j in range(MAX_CACHED_KEY_WEIGHT // 4 + i)]}}
+            for i in range(5)]
+    rules.clear_caches()
+    for e in heavy + wide:
+        routing = rules.route(e)
+        assert rules.decide(e) == tuple(routing.deliveries) == tuple(rules.reference(e).deliveries)
+        assert "malformed" in {s.status for s in routing.consent.signals}
+    assert rules.resolver is not None
+    assert not rules.resolver.states and not rules.resolver._decode_cache
+    # a light one is kept
+    light = {**heavy[0], "context": {"consent": {"tcf": "CAAA"}}}
+    assert rules.decide(light) == tuple(rules.route(light).deliveries)
+    assert len(rules.resolver.states) == 1
