@@ -15,8 +15,8 @@ import contextlib
 import itertools
 from typing import TYPE_CHECKING, Any, Callable
 
-from .plans import (CURRENCIES, FORMATS, VALID, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type, make_violation,
-                    remembering)
+from .plans import (CURRENCIES, FORMATS, VALID, EntryModel, FieldRule, PlanModel, PlanResult, TypeRule, json_type,
+                    make_violation, remembering)
 from .runtime import compile_regex
 
 if TYPE_CHECKING:

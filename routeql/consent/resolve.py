@@ -27,6 +27,9 @@ from ..model import ConsentModel
 from ..runtime import get_path
 from .signals import DENY, FORMATS, GRANT, SignalFormat, decode_safely, scalar_key
 
+__all__ = ["CategoryDecision", "SignalStatus", "ConsentState", "Resolver", "NO_CONSENT_MODEL"]
+
+
 #: a consent key (or a raw signal string) heavier than this is resolved (or decoded) each
 #: time instead of being cached: the caches hold their keys, so without it a stream of
 #: distinct maximum-size signals (a 64 KiB TC string each) could make 4,096 entries hold
@@ -60,9 +63,6 @@ def key_weight(key: Any, limit: int = MAX_CACHED_KEY_WEIGHT) -> int:
         if n > limit:
             break
     return n
-
-__all__ = ["CategoryDecision", "SignalStatus", "ConsentState", "Resolver", "NO_CONSENT_MODEL"]
-
 
 @dataclass(frozen=True, slots=True)
 class CategoryDecision:
