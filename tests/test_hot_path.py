@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import routeql
 from tests.conftest import ROOT
@@ -15,25 +15,31 @@ def _events() -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines[:300]]
 
 
-def test_routing_runs_no_import_machinery(bundled: routeql.RuleSet) -> None:
-    """A function-level ``import`` in a per-event helper costs about a microsecond per call
-    (the GPP reader had one: a third of `decide` on the bundled rules)."""
-    events = _events()
-    for e in events:  # warm: decoders are imported on first use, and that is fine
-        bundled.route(e)
+def _called_in(rules: routeql.RuleSet, events: list[dict[str, Any]], where: Callable[[str], bool]) -> set[str]:
+    """The Python functions whose file name ``where`` accepts that deciding and routing
+    ``events`` calls, once they have been routed once (first-use work is fine)."""
+    for e in events:
+        rules.route(e)
     seen: set[str] = set()
 
     def hook(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and "importlib" in frame.f_code.co_filename:
+        if event == "call" and where(frame.f_code.co_filename):
             seen.add(frame.f_code.co_name)
 
     sys.setprofile(hook)
     try:
         for e in events:
-            bundled.decide(e)
-            bundled.route(e)
+            rules.decide(e)
+            rules.route(e)
     finally:
         sys.setprofile(None)
+    return seen
+
+
+def test_routing_runs_no_import_machinery(bundled: routeql.RuleSet) -> None:
+    """A function-level ``import`` in a per-event helper costs about a microsecond per call
+    (the GPP reader had one: a third of `decide` on the bundled rules)."""
+    seen = _called_in(bundled, _events(), lambda f: "importlib" in f)
     assert not seen, f"routing an event ran the import machinery: {sorted(seen)}"
 
 
@@ -154,21 +160,7 @@ def test_a_clean_event_with_a_plan_calls_nothing_in_plans_py(bundled: routeql.Ru
     assert bundled.has_plans
     clean = [e for e in _events() if bundled.validate(e).clean and bundled.decide(e)]
     assert len(clean) > 20
-    for e in clean:
-        bundled.route(e)
-    seen: set[str] = set()
-
-    def hook(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename.endswith("plans.py"):
-            seen.add(frame.f_code.co_name)
-
-    sys.setprofile(hook)
-    try:
-        for e in clean:
-            bundled.decide(e)
-            bundled.route(e)
-    finally:
-        sys.setprofile(None)
+    seen = _called_in(bundled, clean, lambda f: f.endswith("plans.py"))
     assert not seen, f"routing a clean event called {sorted(seen)} in plans.py"
 
 
