@@ -157,8 +157,10 @@ CLEAN = PlanResult(None)
 # ------------------------------------------------------------------ formats
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?")
+# (ASCII digits, as RFC 3339 and datetime.fromisoformat take them: [0-9] matches faster
+# than \d, which takes every Unicode digit; no group captures)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?")
 _HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
 #: ISO 4217 active currency codes (and the precious-metal and SDR codes payment systems use).
@@ -177,7 +179,7 @@ def _is_date_time(s: str) -> bool:
     if not _DATE_TIME.fullmatch(s):
         return False
     try:
-        datetime.fromisoformat(s.replace("z", "Z"))
+        datetime.fromisoformat(s.replace("z", "Z") if "z" in s else s)
     except ValueError:
         return False
     return True

@@ -121,6 +121,8 @@ def test_a_good_event_is_clean() -> None:
     ({"email": "jane"}, ("format", "properties.email")),
     ({"placed_at": "yesterday"}, ("format", "properties.placed_at")),
     ({"placed_at": "2026-13-40T10:00:00Z"}, ("format", "properties.placed_at")),
+    ({"placed_at": "\u0662\u0660\u0662\u0666-11-28T10:00:00Z"}, ("format", "properties.placed_at")),  # Arabic-Indic digits
+    ({"placed_at": "2026-11-28"}, ("format", "properties.placed_at")),  # a date, no time
     ({"site": "not a uri"}, ("format", "properties.site")),
     ({"session": "123"}, ("format", "properties.session")),
     ({"currency_code": "XYZ"}, ("format", "properties.currency_code")),
@@ -351,6 +353,44 @@ def test_uri_format_fast_path_agrees_with_its_definition(s: str) -> None:
     from routeql.plans import _is_uri
 
     assert _is_uri(s) == _uri_by_urlsplit(s)
+
+
+def _date_time_by_definition(s: str) -> bool:
+    """`format date_time` as first written: RFC 3339's layout (with Unicode digits), then
+    whatever datetime.fromisoformat accepts of it."""
+    import re
+    from datetime import datetime
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?", s):
+        return False
+    try:
+        datetime.fromisoformat(s.replace("z", "Z"))
+    except ValueError:
+        return False
+    return True
+
+
+#: date-times part by part, each part right or wrong in the ways that matter
+_DATE_TIMES = st.builds(
+    lambda *parts: "{}-{}-{}{}{}:{}{}{}{}".format(*parts),
+    st.sampled_from(["2025", "2024", "0001", "9999", "\u0662\u0660\u0662\u0665", "202"]),
+    st.sampled_from(["01", "02", "12", "13", "00", "1"]),
+    st.sampled_from(["01", "28", "29", "30", "31", "32"]),
+    st.sampled_from(["T", "t", " ", "x"]),
+    st.sampled_from(["00", "23", "24", "9"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["", ":00", ":59", ":60", ":5"]),
+    st.sampled_from(["", ".1", ".123456", ".1234567", ".", ",5"]),
+    st.sampled_from(["", "Z", "z", "+05:30", "-0800", "+05", "+5:30", "+24:00", "Zz"]),
+)
+
+
+@settings(max_examples=3000)
+@given(st.one_of(st.text(alphabet="0129-:T tZz+.,\u0662\uff11", max_size=30), _DATE_TIMES))
+def test_date_time_format_agrees_with_its_definition(s: str) -> None:
+    from routeql.plans import _is_date_time
+
+    assert _is_date_time(s) == _date_time_by_definition(s)
 
 
 def test_format_memo_remembers_valid_strings_only_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
