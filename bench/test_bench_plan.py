@@ -26,6 +26,7 @@ from .conftest import FACTS, ROUNDS, Bench, interleaved, per_event_rounds
 from .workload import plan_source
 
 D = 50
+LARGER = 200
 PLAN_EVENTS = 50
 
 
@@ -103,3 +104,13 @@ def test_route_with_a_plan_of_50_events(bench: Bench) -> None:
                      "without": medians["without"] / n, "with": medians["with"] / n,
                      "with_warm": medians["with, memo warm"] / n, "reads_only": medians["reads only"] / n,
                      "with_fastjsonschema": medians["fastjsonschema"] / n if "fastjsonschema" in medians else None}
+
+    # the same plan beside a larger rule set (shown, not judged): the plan's cost per event
+    # is the same, routing's is larger
+    plain, planned = bench.rulesets[LARGER], routeql.loads(bench.sources[LARGER] + "\n" + plan_source(PLAN_EVENTS),
+                                                           f"bench-d{LARGER}-plan.rq")
+    for i, e in enumerate(bench.events):
+        assert tuple(plain.route(e).deliveries) == tuple(planned.route(e).deliveries), f"event #{i}, D={LARGER}"
+    larger = interleaved({"without": cold(per_event_rounds(plain.route, bench.events)),
+                          "with": cold(per_event_rounds(planned.route, bench.events))}, ROUNDS)
+    FACTS["plan"]["larger"] = {"D": LARGER, "without": larger["without"] / n, "with": larger["with"] / n}
