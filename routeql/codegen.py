@@ -43,7 +43,6 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_NO": rt.MISSING,
     "_none": lambda e, g: [],
     "_map": map, "_type": type, "_len": len,
-    "_SHAPES": rt.GOOD_SHAPES,
     "_envok": rt.envelope_ok,
     "_small": rt.small_shape,
     "_TYPES": rt.EVENT_TYPES,
@@ -733,9 +732,8 @@ class _Gen:
         must take (a malformed envelope, a track event without a name)."""
         w = self.w
         with w.block("def _dispatch(e, t, v):"):
-            w("# the envelope check, by the event's shape (its keys and the class of each value)")
-            w("s = (*e, *_map(_type, e.values()))")
-            with w.block("if s not in _SHAPES and not _envok(e, s):"):
+            w("# the envelope check: every envelope field of its JSON type")
+            with w.block("if not _envok(e):"):
                 w("return None")
             w("f = _NAMED.get((t, v))")
             with w.block("if f is None:"):
@@ -746,7 +744,7 @@ class _Gen:
             with w.block("if _small(e, v):  # (a wide event or a huge name: checked each time)"):
                 with w.block(f"if _len(_DISPATCH) >= {rt.MAX_DISPATCH}:"):
                     w("_DISPATCH.clear()")
-                w("_DISPATCH[(t, v, *s)] = f")
+                w("_DISPATCH[(t, v, *e, *_map(_type, e.values()))] = f")
             w("return f")
         w()
 

@@ -36,7 +36,7 @@ from .model import Model
 from .plans import CLEAN, VALID, PlanResult, Violation, blocks, unplanned_event
 from .parse import parse, parse_condition
 from .result import Reason, Trace, render_trace
-from .runtime import GOOD_SHAPES, validate_event
+from .runtime import validate_event
 
 __all__ = ["Options", "RuleSet", "Routing", "load", "loads", "predicate", "read_sources"]
 
@@ -199,14 +199,12 @@ class RuleSet:
     def clear_caches(self) -> None:
         """Empty every cache routing fills, so the next event is handled as by a fresh
         process: consent states and decoded signals, the fast path's tables of event
-        shapes and states, and the process-wide memories of valid envelopes and format
-        strings.  Answers never change (the caches only save work); tests use it to
+        shapes and states, and the process-wide memory of valid format strings.  Answers never change (the caches only save work); tests use it to
         check exactly that."""
         if self.resolver is not None:
             self.resolver.clear()
         for table in self._tables:
             table.clear()
-        GOOD_SHAPES.clear()
         for memo in VALID.values():
             memo.clear()
 
