@@ -42,6 +42,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_E": rt.EMPTY,
     "_NO": rt.MISSING,
     "_none": lambda e, g: [],
+    "_Spec": rt.Specialisations,
     "_map": map, "_type": type, "_len": len,
     "_envok": rt.envelope_ok,
     "_small": rt.small_shape,
@@ -91,6 +92,9 @@ class Generated:
         #: the line of the ``PAYLOADS = {...}`` table (0: none)
         self.table_line = table_line
         self._lines: list[str] | None = None
+        #: (decision function, consent bits) -> the function specialised for them: its
+        #: name, source and line map, or None (see _Gen.specialised_source)
+        self.specialise: Callable[[str, int], tuple[str, str, dict[int, Origin], int]] = lambda f, m: ("", "", {}, 0)
 
     @property
     def lines(self) -> list[str]:
@@ -169,6 +173,12 @@ class _Gen:
         self._keep_tries: dict[str, Any] = {}
         self._const_ids: dict[Any, str] = {}
         self.counter = itertools.count()
+        #: decision function name -> (its doc, its destinations and their stages), to
+        #: specialise it for a consent state at routing time (specialised_source)
+        self.functions: dict[str, tuple[str, list[tuple[DestinationModel, list[Any]]]]] = {}
+        #: the variable holding the normalised context after the consent key's reads (the
+        #: specialised decision functions take it as ``c``), or None
+        self.consent_context: str | None = None
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any, prefix: str = "_k") -> str:
@@ -193,7 +203,7 @@ class _Gen:
         return name
 
     # ------------------------------------------------------------ field reads
-    def reads(self, exprs: list[Any], root: str = "e") -> dict[tuple[Any, ...], str]:
+    def reads(self, exprs: list[Any], root: str = "e", given: Mapping[tuple[Any, ...], str] | None = None) -> dict[tuple[Any, ...], str]:
         """Emit one read per distinct path used by ``exprs``; return path -> variable."""
         paths: list[tuple[Any, ...]] = []
         for e in exprs:
@@ -202,18 +212,22 @@ class _Gen:
             for x in n.walk(e):
                 if isinstance(x, n.Path) and x.segments not in paths:
                     paths.append(x.segments)
-        return self.read_paths(paths, root)
+        return self.read_paths(paths, root, given)
 
-    def read_paths(self, paths: list[tuple[Any, ...]], root: str = "e") -> dict[tuple[Any, ...], str]:
+    def read_paths(self, paths: list[tuple[Any, ...]], root: str = "e",
+                   given: Mapping[tuple[Any, ...], str] | None = None) -> dict[tuple[Any, ...], str]:
         """Emit reads for ``paths``, sharing every prefix; return path -> variable.
 
         A container on the way is read once and normalised to a dict (or the empty
         mapping), so a missing or non-object container makes every path under it null.
+        ``given`` names containers already read and normalised (``self.containers`` holds
+        the ones this call read).
         """
         w = self.w
         wanted = set(paths)
         raws: dict[tuple[Any, ...], str] = {(): root}
-        conts: dict[tuple[Any, ...], str] = {(): root}
+        conts: dict[tuple[Any, ...], str] = {(): root, **(given or {})}
+        self.containers = conts
 
         def raw(p: tuple[Any, ...]) -> str:
             if p in raws:
@@ -446,63 +460,126 @@ class _Gen:
             out.append((kind, (rule, g), origin))
         return out
 
-    def consent_check(self, d: DestinationModel) -> list[str]:
+    def consent_reqs(self, d: DestinationModel) -> list[tuple[int, bool]]:
+        """The consent a destination requires, as (bit mask, any of them?) pairs."""
         out = []
         cm = self.model.consent
         for req in d.requires:
             if not req.categories and not req.vendors:
                 continue
             assert cm is not None
-            if req.vendors:
-                out.append(_mask_test(cm.mask((), req.vendors), False))
-                continue
-            out.append(_mask_test(cm.mask(req.categories), req.any))
+            out.append((cm.mask((), req.vendors), False) if req.vendors else (cm.mask(req.categories), req.any))
         return out
 
-    def decision_function(self, name: str, doc: str, dests: list[tuple[DestinationModel, list[tuple[str, Any, Any]]]]) -> None:
+    def decision_function(self, name: str, doc: str, dests: list[tuple[DestinationModel, list[tuple[str, Any, Any]]]],
+                          mask: int | None = None) -> int:
+        """Emit one decision function over ``dests``; return how many destinations it tests.
+
+        Generic (``mask`` None): ``name(e, g)`` returns the list of names, testing each
+        destination's consent bits in ``g``.  Specialised for one consent state's ``mask``
+        (see :meth:`specialised_source`): ``name(e)`` returns a tuple, the consent tests
+        are folded away, a destination the state refuses is not there at all, and only
+        the fields the others test are read.
+        """
         w = self.w
-        with w.block(f"def {name}(e, g):"):
-            w(f"# {_comment(doc)}")
-            exprs: list[Any] = []
-            for d, parts in dests:
+        if mask is None:
+            self.functions[name] = (doc, dests)
+        cm = self.model.consent
+        kept: list[tuple[DestinationModel, list[tuple[Any, ...]]]] = []
+        for d, parts in dests:
+            terms: list[tuple[Any, ...]] = []
+            for bits, any_ in self.consent_reqs(d):
+                if mask is None:
+                    terms.append(("test", _mask_test(bits, any_)))
+                elif not _mask_holds(mask, bits, any_):
+                    break
+            else:
                 for kind, obj, _ in parts:
                     if kind == "when":
-                        exprs.append(obj)
+                        terms.append(("when", obj))
                     elif kind == "sample":
-                        s, guard = obj
-                        exprs.append(guard)
-                        exprs.append(n.Path(s.by))
-                    else:
-                        exprs.append(obj[1])
-            vars = self.reads(exprs)
-            w("out = []")
-            for d, parts in dests:
-                w(f"# destination {_comment(d.name)}  ({d.span.file}:{d.span.line})")
-                terms = self.consent_check(d)
-                for kind, obj, origin in parts:
-                    if kind == "when":
-                        terms.append(self.cond(obj, vars))
-                    elif kind == "sample":
-                        s, guard = obj
-                        test = f"_bucket({vars[s.by]}) < {rt.sample_threshold(s.percent)}"
-                        terms.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
+                        terms.append(("sample", *obj))
+                    elif obj[0].kind == "forbid_events":
+                        terms.append(("unless", obj[1]))
                     else:
                         p, guard = obj
-                        if p.kind == "forbid_events":
-                            terms.append(f"not ({self.cond(guard, vars)})")
+                        assert cm is not None
+                        bits, any_ = cm.mask(p.categories), p.any
+                        if mask is None:
+                            terms.append(("policy", guard, _mask_test(bits, any_)))
+                        elif _mask_holds(mask, bits, any_):
+                            continue  # (not guard) or True
+                        elif guard is None:
+                            break  # the state refuses what the policy requires
                         else:
-                            assert self.model.consent is not None
-                            test = _mask_test(self.model.consent.mask(p.categories), p.any)
-                            terms.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
+                            terms.append(("unless", guard))
+                else:
+                    kept.append((d, terms))
+        given = {("context",): "c"} if mask is not None and self.consent_context else None
+        with w.block(f"def {name}(e, g):" if mask is None else f"def {name}(e, c):" if given else f"def {name}(e):"):
+            w(f"# {_comment(doc)}")
+            if mask is not None:
+                w(f"g = {mask}  # the consent state's granted bits (conditions may still test them)")
+            exprs: list[Any] = []
+            for _, terms in kept:
+                for term in terms:
+                    if term[0] == "when":
+                        exprs.append(term[1])
+                    elif term[0] == "sample":
+                        exprs += [term[2], n.Path(term[1].by)]
+                    elif term[0] != "test":
+                        exprs.append(term[1])
+            vars = self.reads(exprs, given=given)
+            # (specialised: a tuple, grown by concatenation: the first name added is the
+            # constant itself, and an event no destination takes returns the empty tuple)
+            w("out = []" if mask is None else "out = ()")
+            for d, terms in kept:
+                w(f"# destination {_comment(d.name)}  ({d.span.file}:{d.span.line})")
+                tests = []
+                for term in terms:
+                    kind = term[0]
+                    if kind == "test":
+                        tests.append(term[1])
+                    elif kind == "when":
+                        tests.append(self.cond(term[1], vars))
+                    elif kind == "sample":
+                        s, guard = term[1], term[2]
+                        test = f"_bucket({vars[s.by]}) < {rt.sample_threshold(s.percent)}"
+                        tests.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
+                    elif kind == "unless":
+                        tests.append(f"not ({self.cond(term[1], vars)})")
+                    else:
+                        guard, test = term[1], term[2]
+                        tests.append(test if guard is None else f"(not ({self.cond(guard, vars)}) or {test})")
                 with w.rule(Origin("destination", d.name, d.name, d.span)):
-                    with w.block("if " + (" and ".join(terms) or "True") + ":"):
-                        w(f"out.append({self.const(d.name)})")
+                    with w.block("if " + (" and ".join(tests) or "True") + ":"):
+                        w(f"out.append({self.const(d.name)})" if mask is None else f"out += ({self.const(d.name)},)")
             w("# Segment's integrations object, when the event has one: a pure conjunct of every")
             w("# destination, so it filters the candidates instead of costing a test each (read only")
             w("# when there are candidates)")
-            w("if out and (ig := e.get('integrations')): out = [d for d in out if _igok(ig, _IGN[d])]")
+            if mask is None:
+                w("if out and (ig := e.get('integrations')): out = [d for d in out if _igok(ig, _IGN[d])]")
+            else:
+                w("if out and (ig := e.get('integrations')): out = (*[d for d in out if _igok(ig, _IGN[d])],)")
             w("return out")
         w()
+        return len(kept)
+
+    def specialised_source(self, fname: str, mask: int) -> tuple[str, str, dict[int, Origin], int]:
+        """The decision function ``fname`` specialised for a consent state's ``mask``: its
+        name, its source (lines from 1), its line map and how many destinations it tests
+        (0: the state refuses every one; no need to compile it).  Called at routing time,
+        the first time an event of ``fname``'s key arrives with a state of this mask."""
+        if fname not in self.functions:
+            return "", "", {}, 0  # _none: no candidates at all
+        doc, dests = self.functions[fname]
+        saved, self.w = self.w, _Writer()
+        try:
+            sname = f"{fname}__{mask}"
+            count = self.decision_function(sname, f"{doc}, for consent bits {mask}", dests, mask)
+            return sname, "\n".join(self.w.lines) + "\n", self.w.linemap, count
+        finally:
+            self.w = saved
 
     #: inline a type's event-independent destinations into each of its per-name functions
     #: while that costs at most this many destination blocks (bounded code, one call per event)
@@ -568,6 +645,8 @@ class _Gen:
                     self.decision_function(spec, f"{t} events named {label}: rules that look at the name", chosen)
                     fname = f"t_{t}_{'other' if key is OTHER else next(self.counter)}"
                     self.merge_function(fname, generic, spec)
+                    # (specialised for a consent state, the two are one function again)
+                    self.functions[fname] = (f"{t} events named {label}", sorted(gen + chosen, key=lambda dp: dp[0].index))
                     count += 1
                 if key is OTHER:
                     other[t] = fname
@@ -575,6 +654,10 @@ class _Gen:
                     named[(t, key)] = fname
         w("_NAMED = {" + ", ".join(f"({self.const(t)}, {self.const(k)}): {f}" for (t, k), f in named.items()) + "}")
         w("_OTHER = {" + ", ".join(f"{self.const(t)}: {f}" for t, f in other.items()) + "}")
+        w("# decision function -> its specialisations: consent key -> the function specialised for")
+        w("# that state's bits (filled as states arrive)")
+        fns = sorted({*named.values(), *other.values(), "_none"})
+        w("_FS = {" + ", ".join(f"{f}: _Spec({f!r})" for f in fns) + "}")
         w()
         with w.block("def decide(e, g):"):
             w("# the destinations an event goes to, as indices in declaration order")
@@ -629,6 +712,9 @@ class _Gen:
         paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None or f.companion is not None
                  for p in (*ps, *(f.companion[0] if f.companion is not None else ()))]
         vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
+        # the event's context, read and normalised here, is handed to the specialised
+        # decision functions (they would read it again)
+        self.consent_context = self.containers.get(("context",))
         w("r = -1")
         first = True
         for i, reg in enumerate(regimes):
@@ -698,27 +784,54 @@ class _Gen:
         """``fast(e)`` (for ``route``) and ``decide_fast(e, c=None)`` (installed as
         ``RuleSet.decide``): validation, consent and decision in one call each.  An event
         the fast path does not handle (malformed, a consent state seen for the first time,
-        consent passed beside it) goes to the general path, which gives the same answer."""
+        consent passed beside it) goes to the general path, which gives the same answer.
+
+        Both end in the decision function specialised for the event's consent state,
+        found by the consent key in the table of the event's generic function (``_FS``);
+        the first event of a (function, state) pair has it made by ``_special``."""
         w = self.w
         with w.block("def fast(e):"):
             w("# validation, consent and decision in one call; None: take the general path")
             with w.block("if e.__class__ is not dict:"):
                 w("return None")
-            self.fast_body("return None", "return st, f(e, st.mask)")
+            key, skey, call = self.fast_body("return None")
+            if self.resolver is None:
+                w("st = _NOSTATE")
+            elif key != skey:
+                # one signal format and no regime: the states by that format's key alone
+                # (no tuple to build and hash), filled from the resolver's cache
+                w(f"st = _ST1.get({key})")
+                with w.block("if st is None:"):
+                    with w.block(f"if (st := _STATES.get({skey})) is None:"):
+                        w("return None")
+                    with w.block(f"if _len(_ST1) >= {self.resolver.state_cache_size}:"):
+                        w("_ST1.clear()")
+                    w(f"_ST1[{key}] = st")
+            else:
+                w(f"st = _STATES.get({key})")
+                with w.block("if st is None:"):
+                    w("return None")
+            w(f"sf = fs.get({key})")
+            with w.block("if sf is None:"):
+                w(f"sf = _special(fs, {key}, {skey}, st)")
+            w(f"return st, {call}")
         w()
         with w.block("def decide_fast(e, c=None):"):
             w("# RuleSet.decide: the destinations' names; anything unusual takes the general path")
             with w.block("if c is not None or e.__class__ is not dict:"):
                 w("return _decide_slow(e, c)")
             with w.block("try:"):
+                key, skey, call = self.fast_body("return _decide_slow(e, c)")
+                w(f"sf = fs.get({key})")
+                with w.block(f"if sf is None and (sf := _special(fs, {key}, {skey}, None)) is None:"):
+                    w("return _decide_slow(e, c)  # a consent state not seen yet")
                 if self.model.plans:
                     # the plan's verdict: a clean event (or one no plan covers) keeps them all
-                    done = ("d = f(e, st.mask)\n"
-                            "pr = plan(e)\n"
-                            "return (*d,) if pr is None or pr.clean else (*_gate_found(pr, d)[0],)")
+                    w(f"d = {call}")
+                    w("pr = plan(e)")
+                    w("return d if pr is None or pr.clean else (*_gate_found(pr, d)[0],)")
                 else:
-                    done = "return (*f(e, st.mask),)"
-                self.fast_body("return _decide_slow(e, c)", done)
+                    w(f"return {call}")
             with w.block("except _RouteQLError:"):
                 w("raise")
             with w.block("except _Exception:"):
@@ -726,10 +839,10 @@ class _Gen:
         w()
 
     def dispatch_miss(self) -> None:
-        """``_dispatch(e, t, v)``: the envelope check and the function for ``(type, name)``
-        of an event whose (type, name, shape) the fast path has not seen, remembered in
-        ``_DISPATCH`` (bounded: cleared when full); None for an event the general path
-        must take (a malformed envelope, a track event without a name)."""
+        """``_dispatch(e, t, v)``: the envelope check and the table of the function for
+        ``(type, name)`` of an event whose (type, name, shape) the fast path has not seen,
+        remembered in ``_DISPATCH`` (bounded: cleared when full); None for an event the
+        general path must take (a malformed envelope, a track event without a name)."""
         w = self.w
         with w.block("def _dispatch(e, t, v):"):
             w("# the envelope check: every envelope field of its JSON type")
@@ -741,20 +854,25 @@ class _Gen:
                 with w.block("if t == 'track' and v.__class__ is not str or t not in _TYPES:"):
                     w("return None")
                 w("f = _OTHER.get(t, _none)")
+            w("fs = _FS[f]")
             with w.block("if _small(e, v):  # (a wide event or a huge name: checked each time)"):
                 with w.block(f"if _len(_DISPATCH) >= {rt.MAX_DISPATCH}:"):
                     w("_DISPATCH.clear()")
-                w("_DISPATCH[(t, v, *e, *_map(_type, e.values()))] = f")
-            w("return f")
+                w("_DISPATCH[(t, v, *e, *_map(_type, e.values()))] = fs")
+            w("return fs")
         w()
 
-    def fast_body(self, fail: str, done: str) -> None:
+    def fast_body(self, fail: str) -> tuple[str, str, str]:
+        """Emit the dispatch (``fs``: the table of the event's decision function) and the
+        consent key; return the key's expression in ``fs``, the state's key in the
+        resolver's cache (``None``: no consent model) and the call of ``sf``, the
+        specialised decision function."""
         w = self.w
         w("# the function for the event's type and name, by (type, name, shape): the shape is")
         w("# its keys and the class of each value, so one lookup also passes the envelope check")
         w("t = e.get('type')")
         w("v = e.get('event')")
-        lookup = "f = _DISPATCH.get((t, v, *e, *_map(_type, e.values())))"
+        lookup = "fs = _DISPATCH.get((t, v, *e, *_map(_type, e.values())))"
         if fail == "return None":  # fast() is not inside a try: an unhashable type or name
             with w.block("try:"):
                 w(lookup)
@@ -762,28 +880,17 @@ class _Gen:
                 w("return None  # an unhashable type or name: the general path says what is wrong")
         else:
             w(lookup)
-        with w.block("if f is None and (f := _dispatch(e, t, v)) is None:"):
+        with w.block("if fs is None and (fs := _dispatch(e, t, v)) is None:"):
             w(fail)
         if self.resolver is None:
-            w("st = _NOSTATE")
-        elif self.resolver.model.regimes or len(self.resolver.formats) != 1:
-            keys = self.consent_key_parts()
-            w("st = _STATES.get((r, " + "".join(f"{k}, " for k in keys) + "))")
-            with w.block("if st is None:"):
-                w(fail)
-        else:
-            # one signal format and no regime: the states by that format's key alone (no
-            # tuple to build and hash), filled from the resolver's cache
-            [k] = self.consent_key_parts()
-            w(f"st = _ST1.get({k})")
-            with w.block("if st is None:"):
-                with w.block(f"if (st := _STATES.get((r, {k}))) is None:"):
-                    w(fail)
-                with w.block(f"if _len(_ST1) >= {self.resolver.state_cache_size}:"):
-                    w("_ST1.clear()")
-                w(f"_ST1[{k}] = st")
-        for line in done.split("\n"):
-            w(line)
+            return "None", "None", "sf(e)"
+        keys = self.consent_key_parts()
+        skey = "(r, " + "".join(f"{k}, " for k in keys) + ")"
+        call = f"sf(e, {self.consent_context})" if self.consent_context else "sf(e)"
+        if self.resolver.model.regimes or len(keys) != 1:
+            w(f"ck = {skey}")
+            return "ck", "ck", call
+        return keys[0], skey, call
 
     def segment_key(self, raw: str, key: str, fmt: Any, uses: tuple[tuple[Any, ...], ...]) -> None:
         """Segment's key inline: the mapped categoryPreferences values, each a bool, missing
@@ -1063,6 +1170,15 @@ def _mask_test(mask: int, any_: bool) -> str:
     return f"g & {mask}" if any_ or one_bit else f"(g & {mask}) == {mask}"
 
 
+def _mask_holds(mask: int, bits: int, any_: bool) -> bool:
+    """What :func:`_mask_test` says of a state whose granted bits are ``mask``.
+
+    >>> _mask_holds(0b1010, 0b0010, False), _mask_holds(0b1010, 0b0110, False), _mask_holds(0b1010, 0b0110, True)
+    (True, False, True)
+    """
+    return bool(mask & bits) if any_ or (bits > 0 and not bits & (bits - 1)) else mask & bits == bits
+
+
 def _typed_key(v: Any) -> Any:
     """A hashable key that tells apart values Python considers equal across types."""
     if type(v) is tuple:
@@ -1149,4 +1265,8 @@ def _bind(fn: Callable[..., Any], *args: Any) -> Callable[[Any], Any]:
 
 def generate(model: Model, resolver: Resolver | None, salts: Mapping[tuple[str, str], str]) -> Generated:
     """Generate the Python module for a checked model."""
-    return _Gen(model, resolver, salts).module()
+    gen = _Gen(model, resolver, salts)
+    out = gen.module()
+    gen.w = _Writer()  # (the module's lines are in out.source now)
+    out.specialise = gen.specialised_source
+    return out

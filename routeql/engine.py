@@ -36,7 +36,7 @@ from .model import Model
 from .plans import CLEAN, VALID, PlanResult, Violation, blocks, unplanned_event
 from .parse import parse, parse_condition
 from .result import Reason, Trace, render_trace
-from .runtime import validate_event
+from .runtime import MAX_SPECIALISED, MAX_SPECIALISED_KEYS, MAX_SPECIALISED_SIZE, Specialisations, validate_event
 
 __all__ = ["Options", "RuleSet", "Routing", "load", "loads", "predicate", "read_sources"]
 
@@ -192,9 +192,12 @@ class RuleSet:
         # verdict inline; a violation goes through _gate_found)
         namespace["_decide_slow"] = self._decide_slow
         namespace["_gate_found"] = self._gate_found
+        namespace["_special"] = self._special
         self.decide = namespace["decide_fast"]  # type: ignore[method-assign]
+        self._specialised = SpecialisedFunctions(self.generated, namespace, self._filename)
         #: the generated fast path's own tables (filled as events arrive, bounded)
-        self._tables: tuple[dict[Any, Any], ...] = (namespace["_DISPATCH"], namespace["_ST1"])
+        self._tables: tuple[dict[Any, Any], ...] = (
+            namespace["_DISPATCH"], namespace["_ST1"], *namespace["_FS"].values(), self._specialised)
 
     def clear_caches(self) -> None:
         """Empty every cache routing fills, so the next event is handled as by a fresh
@@ -238,6 +241,21 @@ class RuleSet:
                 state = resolver.state_for(key, key[0], resolver.read(event))
             return state
         return resolver.resolve(key[0], resolver.read(event), check_external(consent, resolver.categories))
+
+    def _special(self, fs: Specialisations, key: Any, state_key: Any, state: ConsentState | None) -> Any:
+        """The fast path's miss: the decision function of ``fs`` specialised for the
+        consent state of ``key`` (remembered in ``fs``); None when that state has not been
+        resolved yet (the general path resolves it).  ``state_key`` is the state's key in
+        the resolver's cache (None: the rules have no consent model)."""
+        if state is None:
+            state = NO_CONSENT_MODEL if state_key is None else self._states.get(state_key)
+            if state is None:
+                return None
+        fn = self._specialised.get(fs.name, state.mask)
+        if len(fs) >= MAX_SPECIALISED_KEYS:
+            fs.clear()
+        fs[key] = fn
+        return fn
 
     def _fail(self, exc: BaseException) -> RouteQLError:
         """Turn an unexpected failure in generated code into a RouteQLRuntimeError."""
@@ -439,6 +457,73 @@ class LazyPayloads(dict):  # type: ignore[type-arg]
         """Compile every payload function now (what a server may prefer before traffic)."""
         for name in self._generated.payloads:
             self[name]
+
+
+def _nothing(e: Any, context: Any = None) -> tuple[str, ...]:
+    """A decision function specialised for a state that refuses all its destinations."""
+    return ()
+
+
+class SpecialisedFunctions(dict):  # type: ignore[type-arg]
+    """(decision function, consent bits) -> that function specialised for them: compiled
+    the first time an event of the function's key arrives in a state with those bits.
+
+    A specialised function knows which of its destinations the state lets through: the
+    others are not in it, their consent tests are gone, and it reads only the fields the
+    rest test (``routeql.codegen``, ``specialised_source``).  Like :class:`LazyPayloads`,
+    each is compiled under the module's file name, on lines after the module's own, with
+    line-map entries, so a failure inside one still names its rule.  Bounded: past
+    :data:`~routeql.runtime.MAX_SPECIALISED` functions, or for a function testing more
+    than :data:`~routeql.runtime.MAX_SPECIALISED_SIZE` destinations, the generic function
+    runs instead (the same answer, without the saving).
+    """
+
+    def __init__(self, generated: Generated, namespace: dict[str, Any], filename: str) -> None:
+        super().__init__()
+        self._generated = generated
+        self._namespace = namespace
+        self._filename = filename
+        self._lock = threading.Lock()
+        self._first_line = len(generated.lines) + 1
+        self._next_line = self._first_line
+
+    def get(self, name: str, mask: int) -> Callable[[Any], tuple[str, ...]]:  # type: ignore[override]
+        fn = dict.get(self, (name, mask))
+        if fn is None:
+            with self._lock:  # (generating mutates the generator's state)
+                fn = dict.get(self, (name, mask))
+                if fn is None:
+                    fn = self._make(name, mask)
+        return fn
+
+    def _make(self, name: str, mask: int) -> Callable[[Any], tuple[str, ...]]:
+        generic = self._namespace[name]
+        if len(self) >= MAX_SPECIALISED:
+            return lambda e, context=None: (*generic(e, mask),)
+        constants = len(self._generated.constants)
+        sname, text, linemap, count = self._generated.specialise(name, mask)
+        if count == 0:
+            fn: Callable[[Any], tuple[str, ...]] = _nothing
+        elif count > MAX_SPECIALISED_SIZE:
+            fn = lambda e, context=None: (*generic(e, mask),)  # noqa: E731
+        else:
+            for k, v in list(self._generated.constants.items())[constants:]:
+                self._namespace[k] = v
+            shift = self._next_line - 1
+            code = _shift_lines(compile(text, self._filename, "exec"), shift)
+            exec(code, self._namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
+            fn = self._namespace.pop(sname)
+            self._generated.linemap.update({line + shift: origin for line, origin in linemap.items()})
+            self._next_line += text.count("\n")
+        self[(name, mask)] = fn
+        return fn
+
+    def clear(self) -> None:
+        with self._lock:
+            super().clear()
+            for line in range(self._first_line, self._next_line):
+                self._generated.linemap.pop(line, None)
+            self._next_line = self._first_line
 
 
 def line_text(raw: bytes | str) -> bytes | str:

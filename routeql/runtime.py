@@ -545,6 +545,30 @@ JSON_CLASS = {c: c for c in JSON_TYPES}
 BAD_ENVELOPE = frozenset((k, c) for k, allowed in ENVELOPE.items() for c in (*JSON_TYPES, None) if c not in allowed)
 
 
+
+
+class Specialisations(dict):  # type: ignore[type-arg]
+    """One decision function's table: consent key -> the function specialised for that
+    state (generated code fills it, bounded); ``name`` is the generic function's."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Specialisations of {self.name}: {len(self)} keys>"
+
+#: decision functions specialised for a consent state, per rule set: past this many, a new
+#: (function, state) pair runs the generic function instead of compiling another
+MAX_SPECIALISED = 2048
+#: consent keys remembered per decision function (the table is cleared when full)
+MAX_SPECIALISED_KEYS = 4096
+#: a decision function testing more destinations than this (for one state) is not
+#: specialised: compiling it would cost more than it saves
+MAX_SPECIALISED_SIZE = 256
+
 #: bound of each rule set's (type, name, shape) -> decision function table, the fast
 #: path's memory of events that passed the envelope check (generated code)
 MAX_DISPATCH = 8192
