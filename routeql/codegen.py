@@ -903,13 +903,15 @@ class _Gen:
                      f" and _len({pref}) <= {sc.MAX_CATEGORIES}:"):
             # an int, two bits per category: 1 granted, 2 refused, 0 absent, 3 not a boolean
             # (what signals.py's segment signature computes; no other key is an int)
+            # (each category's code already shifted into place, so the parts add: integer
+            # addition is cheaper than shifting and or-ing in CPython 3.11)
             parts = []
             for i, name in enumerate(names):
                 v = f"x{next(self.counter)}"
                 w(f"{v} = {pref}.get({self.const(name)}, _NO)")
-                code = f"(1 if {v} is True else 2 if {v} is False else 0 if {v} is _NO else 3)"
-                parts.append(code if i == 0 else f"{code} << {2 * i}")
-            w(f"{key} = " + (" | ".join(parts) or "0"))
+                one = 1 << (2 * i)
+                parts.append(f"({one} if {v} is True else {2 * one} if {v} is False else 0 if {v} is _NO else {3 * one})")
+            w(f"{key} = " + (" + ".join(parts) or "0"))
         with w.block(f"elif {raw} is None:"):
             w(f"{key} = None")
         with w.block("else:"):
