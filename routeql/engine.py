@@ -202,8 +202,9 @@ class RuleSet:
     def clear_caches(self) -> None:
         """Empty every cache routing fills, so the next event is handled as by a fresh
         process: consent states and decoded signals, the fast path's tables of event
-        shapes and states, and the process-wide memory of valid format strings.  Answers never change (the caches only save work); tests use it to
-        check exactly that."""
+        shapes and states, the decision functions specialised per consent state, and the
+        process-wide memory of valid format strings.  Answers never change (the caches
+        only save work); tests use it to check exactly that."""
         if self.resolver is not None:
             self.resolver.clear()
         for table in self._tables:
