@@ -1269,6 +1269,11 @@ def generate(model: Model, resolver: Resolver | None, salts: Mapping[tuple[str, 
     """Generate the Python module for a checked model."""
     gen = _Gen(model, resolver, salts)
     out = gen.module()
-    gen.w = _Writer()  # (the module's lines are in out.source now)
+    # the generator stays, to specialise decision functions at routing time: without the
+    # module's lines (they are in out.source now) and what only loading needed
+    gen.w = _Writer()
+    gen._prepared.clear()
+    gen._keep_tries.clear()
+    gen.shared.clear()
     out.specialise = gen.specialised_source
     return out
