@@ -174,3 +174,43 @@ def test_a_failure_inside_a_specialised_function_names_its_rule(monkeypatch: pyt
     rules.clear_caches()  # the specialised functions and their line-map entries go
     assert not rules._specialised and len(rules.generated.linemap) < lines
     assert not any(rules.decide.__globals__["_FS"].values())
+
+
+def test_threads_missing_the_same_pair_compile_it_once() -> None:
+    import sys
+    import threading
+    from collections import Counter
+
+    rules = routeql.loads(_RULES)
+    evs = [_event(a, b, x=2, y="z") for a in (True, False, None) for b in (True, False, None)]
+    for ev in evs:  # the states resolved (the general path), nothing specialised yet
+        rules.consent_state(ev)
+    assert not rules._specialised
+    made: Counter[tuple[str, int]] = Counter()
+    specialise = rules.generated.specialise
+
+    def counting(name: str, mask: int) -> Any:
+        made[(name, mask)] += 1
+        return specialise(name, mask)
+
+    rules.generated.specialise = counting
+    expected = [tuple(rules.reference(ev).deliveries) for ev in evs]
+    barrier = threading.Barrier(8)
+    answers: list[list[Any]] = []
+
+    def run() -> None:
+        barrier.wait()
+        answers.append([rules.decide(ev) for ev in evs])
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert len(answers) == 8 and all(a == expected for a in answers)
+    assert made and set(made.values()) == {1}
