@@ -92,8 +92,8 @@ class Generated:
         #: the line of the ``PAYLOADS = {...}`` table (0: none)
         self.table_line = table_line
         self._lines: list[str] | None = None
-        #: (decision function, consent bits) -> the function specialised for them: its
-        #: name, source and line map, or None (see _Gen.specialised_source)
+        #: (decision function name, consent bits) -> that function specialised for them:
+        #: its name, source, line map and number of destinations (_Gen.specialised_source)
         self.specialise: Callable[[str, int], tuple[str, str, dict[int, Origin], int]] = lambda f, m: ("", "", {}, 0)
 
     @property
@@ -477,7 +477,8 @@ class _Gen:
 
         Generic (``mask`` None): ``name(e, g)`` returns the list of names, testing each
         destination's consent bits in ``g``.  Specialised for one consent state's ``mask``
-        (see :meth:`specialised_source`): ``name(e)`` returns a tuple, the consent tests
+        (see :meth:`specialised_source`): ``name(e, c)`` (``c``: the normalised context,
+        when the consent key read it; else ``name(e)``) returns a tuple, the consent tests
         are folded away, a destination the state refuses is not there at all, and only
         the fields the others test are read.
         """

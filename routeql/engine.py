@@ -252,7 +252,7 @@ class RuleSet:
             state = NO_CONSENT_MODEL if state_key is None else self._states.get(state_key)
             if state is None:
                 return None
-        fn = self._specialised.get(fs.name, state.mask)
+        fn = self._specialised.function(fs.name, state.mask)
         if len(fs) >= MAX_SPECIALISED_KEYS:
             fs.clear()
         fs[key] = fn
@@ -488,23 +488,24 @@ class SpecialisedFunctions(dict):  # type: ignore[type-arg]
         self._first_line = len(generated.lines) + 1
         self._next_line = self._first_line
 
-    def get(self, name: str, mask: int) -> Callable[[Any], tuple[str, ...]]:  # type: ignore[override]
-        fn = dict.get(self, (name, mask))
+    def function(self, name: str, mask: int) -> Callable[..., tuple[str, ...]]:
+        """The decision function ``name`` specialised for the consent bits ``mask``."""
+        fn = self.get((name, mask))
         if fn is None:
             with self._lock:  # (generating mutates the generator's state)
-                fn = dict.get(self, (name, mask))
+                fn = self.get((name, mask))
                 if fn is None:
                     fn = self._make(name, mask)
         return fn
 
-    def _make(self, name: str, mask: int) -> Callable[[Any], tuple[str, ...]]:
+    def _make(self, name: str, mask: int) -> Callable[..., tuple[str, ...]]:
         generic = self._namespace[name]
         if len(self) >= MAX_SPECIALISED:
             return lambda e, context=None: (*generic(e, mask),)
         constants = len(self._generated.constants)
         sname, text, linemap, count = self._generated.specialise(name, mask)
         if count == 0:
-            fn: Callable[[Any], tuple[str, ...]] = _nothing
+            fn: Callable[..., tuple[str, ...]] = _nothing
         elif count > MAX_SPECIALISED_SIZE:
             fn = lambda e, context=None: (*generic(e, mask),)  # noqa: E731
         else:
@@ -520,11 +521,13 @@ class SpecialisedFunctions(dict):  # type: ignore[type-arg]
         return fn
 
     def clear(self) -> None:
+        """Forget every specialised function and its line-map entries (new ones get new
+        lines: a thread still running an old one is not told another rule's name)."""
         with self._lock:
             super().clear()
             for line in range(self._first_line, self._next_line):
                 self._generated.linemap.pop(line, None)
-            self._next_line = self._first_line
+            self._first_line = self._next_line
 
 
 def line_text(raw: bytes | str) -> bytes | str:

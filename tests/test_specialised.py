@@ -50,7 +50,7 @@ def agree_in_every_state(rules: routeql.RuleSet, evs: list[dict[str, Any]]) -> N
     for name in _functions(rules):
         generic = ns[name]
         for mask in masks:
-            special = rules._specialised.get(name, mask)
+            special = rules._specialised.function(name, mask)
             for ev in evs:
                 if not isinstance(ev, dict) or not runtime.envelope_ok(ev):
                     continue
