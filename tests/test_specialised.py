@@ -46,7 +46,11 @@ def agree_in_every_state(rules: routeql.RuleSet, evs: list[dict[str, Any]]) -> N
     """Every decision function, specialised for every combination of consent bits, says
     what the generic function says with those bits (states no event carries included)."""
     ns = rules.decide.__globals__
-    masks = range(1 << _bits(rules)) if _bits(rules) <= 6 else [0, (1 << _bits(rules)) - 1]
+    bits = _bits(rules)
+    full = (1 << bits) - 1
+    # every state when there are few bits; else none, all, and each bit alone and missing
+    masks = range(1 << bits) if bits <= 6 else sorted({0, full, *(1 << i for i in range(bits)),
+                                                      *(full ^ (1 << i) for i in range(bits))})
     for name in _functions(rules):
         generic = ns[name]
         for mask in masks:
