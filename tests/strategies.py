@@ -245,6 +245,8 @@ def rule_sets(draw: st.DrawFn) -> str:
         if draw(st.booleans()):
             text += f"  forbid events to d0 if {draw(conditions(0))}\n"
         if draw(st.booleans()):
-            text += f"  require consent {draw(st.sampled_from(list(CATEGORIES)))} for tagged analytics\n"
+            cats = draw(st.lists(st.sampled_from(list(CATEGORIES)), min_size=1, max_size=2, unique=True))
+            which = ("any of " if len(cats) > 1 and draw(st.booleans()) else "") + ", ".join(cats)
+            text += f"  require consent {which} for tagged analytics{draw(guards())}\n"
         text += "}\n"
     return text

@@ -218,3 +218,25 @@ def test_threads_missing_the_same_pair_compile_it_once() -> None:
         sys.setswitchinterval(old)
     assert len(answers) == 8 and all(a == expected for a in answers)
     assert made and set(made.values()) == {1}
+
+
+def test_a_guarded_consent_policy_becomes_its_guard_where_the_state_refuses() -> None:
+    rules = routeql.loads("""
+consent {
+  category ads from segment "Advertising"
+  category analytics from segment "Analytics"
+}
+destination a tagged t { when properties.y = "z" }
+destination b { when properties.y = "z" }
+policy p { require consent ads for tagged t if properties.x > 1 }
+""")
+    name = _functions(rules)[-1]
+    refused = rules.generated.specialise(name, 0b10)[1]  # analytics only
+    granted = rules.generated.specialise(name, 0b01)[1]
+    assert "not (" in refused and "'x'" in refused
+    assert "not (" not in granted and "'x'" not in granted
+    evs = [_event(a, True, x=x, y="z") for a in (True, False) for x in (0, 2)]
+    for _ in range(2):
+        for ev in evs:
+            route_both(rules, ev)
+    assert [rules.decide(ev) for ev in evs] == [("a", "b"), ("a", "b"), ("a", "b"), ("b",)]
