@@ -36,7 +36,9 @@ from .model import Model
 from .plans import CLEAN, VALID, PlanResult, Violation, blocks, unplanned_event
 from .parse import parse, parse_condition
 from .result import Reason, Trace, render_trace
-from .runtime import MAX_SPECIALISED, MAX_SPECIALISED_KEYS, MAX_SPECIALISED_SIZE, Specialisations, validate_event
+from .runtime import (
+    MAX_SPECIALISED, MAX_SPECIALISED_KEYS, MAX_SPECIALISED_SIZE, TRUNCATED_IPS, Specialisations, validate_event,
+)
 
 __all__ = ["Options", "RuleSet", "Routing", "load", "loads", "predicate", "read_sources"]
 
@@ -203,7 +205,7 @@ class RuleSet:
         """Empty every cache routing fills, so the next event is handled as by a fresh
         process: consent states and decoded signals, the fast path's tables of event
         shapes and states, the decision functions specialised per consent state, and the
-        process-wide memory of valid format strings.  Answers never change (the caches
+        process-wide memories of valid format strings and of truncated IP addresses.  Answers never change (the caches
         only save work); tests use it to check exactly that."""
         if self.resolver is not None:
             self.resolver.clear()
@@ -211,6 +213,7 @@ class RuleSet:
             table.clear()
         for memo in VALID.values():
             memo.clear()
+        TRUNCATED_IPS.clear()
 
     def compile_payloads(self) -> RuleSet:
         """Compile every destination's payload function now, instead of on its first

@@ -446,6 +446,26 @@ def truncate_ip(v: Any, v4: int = 24, v6: int = 48) -> Any:
         return None
     if c is not str or len(v) > 64:
         return None
+    # the same addresses come back event after event (a visitor's session): parsing one
+    # with ipaddress costs microseconds, a repeat costs a lookup
+    key = (v, v4, v6)
+    out = TRUNCATED_IPS.get(key, MISSING)
+    if out is MISSING:
+        out = truncate_ip_text(v, v4, v6)
+        if len(TRUNCATED_IPS) >= MAX_TRUNCATED_IPS:
+            TRUNCATED_IPS.clear()
+        TRUNCATED_IPS[key] = out
+    return out
+
+
+#: (text, v4 bits, v6 bits) -> what truncate_ip makes of it: a process-wide memo, cleared
+#: when full (keys are strings of at most 64 characters: at most a few MB)
+TRUNCATED_IPS: dict[tuple[str, int, int], str | None] = {}
+MAX_TRUNCATED_IPS = 4096
+
+
+def truncate_ip_text(v: str, v4: int, v6: int) -> str | None:
+    """:func:`truncate_ip` of one string, computed (no memo)."""
     try:
         addr = ipaddress.ip_address(v.strip())
     except ValueError:

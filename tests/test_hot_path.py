@@ -6,6 +6,9 @@ import json
 import sys
 from typing import Any, Callable
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 import routeql
 from tests.conftest import ROOT
 
@@ -182,3 +185,45 @@ def test_wide_events_and_huge_names_are_routed_but_not_remembered() -> None:
     # a small one is remembered
     assert _answer(rules, _granted(event="n" * 10)) == [("d",), ("d",)]
     assert len(dispatch) == 1
+
+
+def _truncated(text: str, v4: int, v6: int) -> str | None:
+    """What truncating an address means, written out again with ipaddress."""
+    import ipaddress
+
+    try:
+        addr = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    net = ipaddress.ip_network((addr, v4 if addr.version == 4 else v6), strict=False)
+    return str(net.network_address)
+
+
+_ADDRESSES = st.one_of(
+    st.ip_addresses().map(str),
+    st.builds(lambda a, pad: pad + str(a) + pad, st.ip_addresses(), st.sampled_from([" ", "\t", ""])),
+    st.text(max_size=20),
+    st.sampled_from(["203.0.113.077", "1.2.3", "::ffff:1.2.3.4", "fe80::1%eth0", "256.1.1.1", ""]),
+)
+
+
+@given(texts=st.lists(_ADDRESSES, min_size=1, max_size=6), v4=st.sampled_from([8, 16, 24, 32]),
+       v6=st.sampled_from([32, 48, 64, 128]))
+def test_remembered_ip_truncations_are_the_computed_ones(texts: list[str], v4: int, v6: int) -> None:
+    from routeql.runtime import truncate_ip
+
+    for text in texts + texts:  # each twice: computed, then remembered
+        assert truncate_ip(text, v4, v6) == _truncated(text, v4, v6), text
+
+
+def test_the_ip_memory_is_bounded_and_cleared_with_the_caches() -> None:
+    from routeql import runtime
+
+    rules = routeql.loads("destination d { truncate context.ip to /24 }")
+    for i in range(runtime.MAX_TRUNCATED_IPS + 50):
+        ip = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+        assert rules.route({"type": "page", "context": {"ip": ip}}).deliveries["d"]["context"]["ip"] == ip.rsplit(".", 1)[0] + ".0"
+        assert len(runtime.TRUNCATED_IPS) <= runtime.MAX_TRUNCATED_IPS
+    assert runtime.TRUNCATED_IPS
+    rules.clear_caches()
+    assert not runtime.TRUNCATED_IPS
