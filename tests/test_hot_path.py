@@ -227,3 +227,20 @@ def test_the_ip_memory_is_bounded_and_cleared_with_the_caches() -> None:
     assert runtime.TRUNCATED_IPS
     rules.clear_caches()
     assert not runtime.TRUNCATED_IPS
+
+
+def test_copies_share_scalars_and_refuse_what_is_not_json() -> None:
+    rules = routeql.loads("destination d { when type = \"track\" }")  # no keep: a whole copy
+    event = {"type": "track", "event": "A", "properties": {"tags": ["a", {"b": 1.5}], "n": None}}
+    payload = rules.route(event).deliveries["d"]
+    assert payload == event
+    assert payload["properties"] is not event["properties"]
+    assert payload["properties"]["tags"][1] is not event["properties"]["tags"][1]
+    for odd in ({1, 2}, object(), b"x"):
+        for where in ({"x": odd}, {"x": [1, odd]}, {"x": {"y": odd}}):
+            try:
+                rules.route({"type": "track", "event": "A", "properties": where})
+            except routeql.EventError as exc:
+                assert f"value of type {type(odd).__name__}, which is not JSON" in str(exc)
+            else:
+                raise AssertionError(f"{where!r} was routed")
