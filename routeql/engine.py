@@ -60,6 +60,9 @@ class Options(BaseModel):
     max_event_depth: int = Field(default=64, ge=1)
     #: the largest serialized payload the CLI writes for one delivery
     max_payload_bytes: int = Field(default=1 << 20, ge=1)
+    #: compile each decision function again for each consent state it meets, on first
+    #: sight (faster decisions); False: never compile while routing (no first-event cost)
+    specialise: bool = True
 
 
 class Routing:
@@ -196,7 +199,7 @@ class RuleSet:
         namespace["_gate_found"] = self._gate_found
         namespace["_special"] = self._special
         self.decide = namespace["decide_fast"]  # type: ignore[method-assign]
-        self._specialised = SpecialisedFunctions(self.generated, namespace, self._filename)
+        self._specialised = SpecialisedFunctions(self.generated, namespace, self._filename, options.specialise)
         #: the generated fast path's own tables (filled as events arrive, bounded)
         self._tables: tuple[dict[Any, Any], ...] = (
             namespace["_DISPATCH"], namespace["_ST1"], *namespace["_FS"].values(), self._specialised)
@@ -476,14 +479,16 @@ class SpecialisedFunctions(dict):  # type: ignore[type-arg]
     others are not in it, their consent tests are gone, and it reads only the fields the
     rest test (``routeql.codegen``, ``specialised_source``).  Like :class:`LazyPayloads`,
     each is compiled under the module's file name, on lines after the module's own, with
-    line-map entries, so a failure inside one still names its rule.  Bounded: past
+    line-map entries, so a failure inside one still names its rule.  ``Options.specialise``
+    False: nothing is compiled, every pair runs the generic function.  Bounded: past
     :data:`~routeql.runtime.MAX_SPECIALISED` functions, or for a function testing more
     than :data:`~routeql.runtime.MAX_SPECIALISED_SIZE` destinations, the generic function
     runs instead (the same answer, without the saving).
     """
 
-    def __init__(self, generated: Generated, namespace: dict[str, Any], filename: str) -> None:
+    def __init__(self, generated: Generated, namespace: dict[str, Any], filename: str, enabled: bool = True) -> None:
         super().__init__()
+        self._enabled = enabled
         self._generated = generated
         self._namespace = namespace
         self._filename = filename
@@ -503,7 +508,7 @@ class SpecialisedFunctions(dict):  # type: ignore[type-arg]
 
     def _make(self, name: str, mask: int) -> Callable[..., tuple[str, ...]]:
         generic = self._namespace[name]
-        if len(self) >= MAX_SPECIALISED:
+        if not self._enabled or len(self) >= MAX_SPECIALISED:  # the generic function, wrapped
             return lambda e, context=None: (*generic(e, mask),)
         constants = len(self._generated.constants)
         sname, text, linemap, count = self._generated.specialise(name, mask)

@@ -240,3 +240,14 @@ policy p { require consent ads for tagged t if properties.x > 1 }
         for ev in evs:
             route_both(rules, ev)
     assert [rules.decide(ev) for ev in evs] == [("a", "b"), ("a", "b"), ("a", "b"), ("b",)]
+
+
+def test_specialisation_can_be_turned_off() -> None:
+    rules = routeql.loads(_RULES, specialise=False)
+    evs = [_event(a, b, x=2, y="z") for a in (True, False) for b in (True, False, None)]
+    for _ in range(2):
+        for ev in evs:
+            route_both(rules, ev)
+    assert not rules._specialised  # nothing compiled
+    tables = [fs for fs in rules.decide.__globals__["_FS"].values() if fs]
+    assert tables and all(fn.__name__ == "<lambda>" for fs in tables for fn in fs.values())
