@@ -57,7 +57,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_RouteQLError": RouteQLError,
     "_bucket": rt.sample_bucket,
     "_copy": rt.copy_json,
-    "_SC": frozenset((str, int, float, bool, type(None))),  # the immutable JSON classes
+    "_SC": rt.JSON_SCALARS,  # the immutable JSON classes
     "_project": rt.project,
     "_drop": rt.drop_paths,
     "_transform": rt.transform_paths,

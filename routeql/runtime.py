@@ -431,6 +431,12 @@ def redact_value(v: Any, marker: str = "[REDACTED]") -> Any:
     return None if v is None else marker
 
 
+#: (text, v4 bits, v6 bits) -> what truncate_ip makes of it: a process-wide memo, cleared
+#: when full (keys are strings of at most 64 characters: at most a few MB)
+TRUNCATED_IPS: dict[tuple[str, int, int], str | None] = {}
+MAX_TRUNCATED_IPS = 4096
+
+
 def truncate_ip(v: Any, v4: int = 24, v6: int = 48) -> Any:
     """Zero the host part of an IP address; anything that is not an IP becomes null.
 
@@ -456,12 +462,6 @@ def truncate_ip(v: Any, v4: int = 24, v6: int = 48) -> Any:
             TRUNCATED_IPS.clear()
         TRUNCATED_IPS[key] = out
     return out
-
-
-#: (text, v4 bits, v6 bits) -> what truncate_ip makes of it: a process-wide memo, cleared
-#: when full (keys are strings of at most 64 characters: at most a few MB)
-TRUNCATED_IPS: dict[tuple[str, int, int], str | None] = {}
-MAX_TRUNCATED_IPS = 4096
 
 
 def truncate_ip_text(v: str, v4: int, v6: int) -> str | None:
@@ -577,8 +577,6 @@ JSON_CLASS = {c: c for c in JSON_TYPES}
 BAD_ENVELOPE = frozenset((k, c) for k, allowed in ENVELOPE.items() for c in (*JSON_TYPES, None) if c not in allowed)
 
 
-
-
 class Specialisations(dict):  # type: ignore[type-arg]
     """One decision function's table: consent key -> the function specialised for that
     state (generated code fills it, bounded); ``name`` is the generic function's."""
@@ -591,6 +589,7 @@ class Specialisations(dict):  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         return f"<Specialisations of {self.name}: {len(self)} keys>"
+
 
 #: decision functions specialised for a consent state, per rule set: past this many, a new
 #: (function, state) pair runs the generic function instead of compiling another
