@@ -208,8 +208,9 @@ class RuleSet:
         """Empty every cache routing fills, so the next event is handled as by a fresh
         process: consent states and decoded signals, the fast path's tables of event
         shapes and states, the decision functions specialised per consent state, and the
-        process-wide memories of valid format strings and of truncated IP addresses.  Answers never change (the caches
-        only save work); tests use it to check exactly that."""
+        process-wide memories of valid format strings and of truncated IP addresses.
+        Answers never change (the caches only save work); tests use it to check exactly
+        that."""
         if self.resolver is not None:
             self.resolver.clear()
         for table in self._tables:
@@ -434,6 +435,16 @@ def _shift_lines(code: CodeType, by: int) -> CodeType:
     return code.replace(co_firstlineno=code.co_firstlineno + by, co_consts=consts)
 
 
+def _define_at(text: str, fname: str, first: int, namespace: dict[str, Any], filename: str) -> Callable[..., Any]:
+    """Compile the generated function ``fname`` (``text``) as if it stood at line ``first``
+    of ``filename``, run it in ``namespace`` and return it, so a traceback through it
+    points at that line (and the rule set's line map names the rule)."""
+    code = _shift_lines(compile(text, filename, "exec"), first - 1)
+    exec(code, namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
+    fn: Callable[..., Any] = namespace[fname]
+    return fn
+
+
 class LazyPayloads(dict):  # type: ignore[type-arg]
     """Destination name -> its generated payload function, compiled the first time the
     destination is delivered to.
@@ -454,9 +465,7 @@ class LazyPayloads(dict):  # type: ignore[type-arg]
 
     def __missing__(self, name: str) -> Callable[[Any, int, Any], dict[str, Any]]:
         fname, text, first = self._generated.payload_source(name)  # KeyError: no such destination
-        code = _shift_lines(compile(text, self._filename, "exec"), first - 1)
-        exec(code, self._namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
-        fn: Callable[[Any, int, Any], dict[str, Any]] = self._namespace[fname]
+        fn: Callable[[Any, int, Any], dict[str, Any]] = _define_at(text, fname, first, self._namespace, self._filename)
         self[name] = fn
         return fn
 
@@ -469,6 +478,12 @@ class LazyPayloads(dict):  # type: ignore[type-arg]
 def _nothing(e: Any, context: Any = None) -> tuple[str, ...]:
     """A decision function specialised for a state that refuses all its destinations."""
     return ()
+
+
+def _generic(fn: Callable[[Any, int], list[str]], mask: int) -> Callable[..., tuple[str, ...]]:
+    """The generic decision function ``fn`` with the consent bits ``mask``, called as a
+    specialised one is (where specialising is off, over its bound or not worth it)."""
+    return lambda e, context=None: (*fn(e, mask),)
 
 
 class SpecialisedFunctions(dict):  # type: ignore[type-arg]
@@ -507,23 +522,21 @@ class SpecialisedFunctions(dict):  # type: ignore[type-arg]
         return fn
 
     def _make(self, name: str, mask: int) -> Callable[..., tuple[str, ...]]:
-        generic = self._namespace[name]
-        if not self._enabled or len(self) >= MAX_SPECIALISED:  # the generic function, wrapped
-            return lambda e, context=None: (*generic(e, mask),)
+        if not self._enabled or len(self) >= MAX_SPECIALISED:
+            return _generic(self._namespace[name], mask)
         constants = len(self._generated.constants)
         sname, text, linemap, count = self._generated.specialise(name, mask)
         if count == 0:
             fn: Callable[..., tuple[str, ...]] = _nothing
         elif count > MAX_SPECIALISED_SIZE:
-            fn = lambda e, context=None: (*generic(e, mask),)  # noqa: E731
+            fn = _generic(self._namespace[name], mask)
         else:
             for k, v in list(self._generated.constants.items())[constants:]:
-                self._namespace[k] = v
-            shift = self._next_line - 1
-            code = _shift_lines(compile(text, self._filename, "exec"), shift)
-            exec(code, self._namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
-            fn = self._namespace.pop(sname)
-            self._generated.linemap.update({line + shift: origin for line, origin in linemap.items()})
+                self._namespace[k] = v  # (constants the new code added, if any)
+            first = self._next_line
+            fn = _define_at(text, sname, first, self._namespace, self._filename)
+            del self._namespace[sname]
+            self._generated.linemap.update({first - 1 + line: origin for line, origin in linemap.items()})
             self._next_line += text.count("\n")
         self[(name, mask)] = fn
         return fn
