@@ -15,6 +15,11 @@ Shape of the output, for a rule set with destinations that look at ``event``::
     def t_track_1(e, g):               # track "Order Completed": only its candidates
     def t_track_other(e, g):           # track events with a name no rule mentions
     def p_0(e, g):                     # the payload of destination 0
+
+and, made while routing (``specialised_source``), each decision function again for each
+consent state it meets, its consent tests folded away::
+
+    def t_track_1__9(e, c):            # t_track_1 for granted bits 9 (c: the context)
 """
 
 from __future__ import annotations
@@ -203,7 +208,8 @@ class _Gen:
         return name
 
     # ------------------------------------------------------------ field reads
-    def reads(self, exprs: list[Any], root: str = "e", given: Mapping[tuple[Any, ...], str] | None = None) -> dict[tuple[Any, ...], str]:
+    def reads(self, exprs: list[Any], root: str = "e",
+              containers: dict[tuple[Any, ...], str] | None = None) -> dict[tuple[Any, ...], str]:
         """Emit one read per distinct path used by ``exprs``; return path -> variable."""
         paths: list[tuple[Any, ...]] = []
         for e in exprs:
@@ -212,22 +218,22 @@ class _Gen:
             for x in n.walk(e):
                 if isinstance(x, n.Path) and x.segments not in paths:
                     paths.append(x.segments)
-        return self.read_paths(paths, root, given)
+        return self.read_paths(paths, root, containers)
 
     def read_paths(self, paths: list[tuple[Any, ...]], root: str = "e",
-                   given: Mapping[tuple[Any, ...], str] | None = None) -> dict[tuple[Any, ...], str]:
+                   containers: dict[tuple[Any, ...], str] | None = None) -> dict[tuple[Any, ...], str]:
         """Emit reads for ``paths``, sharing every prefix; return path -> variable.
 
         A container on the way is read once and normalised to a dict (or the empty
         mapping), so a missing or non-object container makes every path under it null.
-        ``given`` names containers already read and normalised (``self.containers`` holds
-        the ones this call read).
+        ``containers`` (path -> variable) names containers already read and normalised;
+        the call adds the ones it reads, so the caller can hand them on.
         """
         w = self.w
         wanted = set(paths)
         raws: dict[tuple[Any, ...], str] = {(): root}
-        conts: dict[tuple[Any, ...], str] = {(): root, **(given or {})}
-        self.containers = conts
+        conts = containers if containers is not None else {}
+        conts[()] = root
 
         def raw(p: tuple[Any, ...]) -> str:
             if p in raws:
@@ -530,7 +536,7 @@ class _Gen:
                         exprs += [term[2], n.Path(term[1].by)]
                     elif term[0] != "test":
                         exprs.append(term[1])
-            vars = self.reads(exprs, given=given)
+            vars = self.reads(exprs, containers=given)
             # (specialised: a tuple, grown by concatenation: the first name added is the
             # constant itself, and an event no destination takes returns the empty tuple)
             w("out = []" if mask is None else "out = ()")
@@ -712,10 +718,11 @@ class _Gen:
         exprs = [reg.when for reg in regimes]
         paths = [p for f, ps in zip(r.formats, r.paths) if f.reader is None or f.companion is not None
                  for p in (*ps, *(f.companion[0] if f.companion is not None else ()))]
-        vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths])
+        containers: dict[tuple[Any, ...], str] = {}
+        vars = self.reads([x for x in exprs if x is not None] + [n.Path(p) for p in paths], containers=containers)
         # the event's context, read and normalised here, is handed to the specialised
         # decision functions (they would read it again)
-        self.consent_context = self.containers.get(("context",))
+        self.consent_context = containers.get(("context",))
         w("r = -1")
         first = True
         for i, reg in enumerate(regimes):
