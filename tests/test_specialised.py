@@ -104,6 +104,14 @@ destination d { requires any of ads, analytics  sample 50% by userId }
 """
 
 
+def route_twice(rules: routeql.RuleSet, evs: list[dict[str, Any]]) -> None:
+    """Route each event both ways, twice: the first pass resolves the states (the general
+    path), the second runs the specialised functions the fast path makes for them."""
+    for _ in range(2):
+        for ev in evs:
+            route_both(rules, ev)
+
+
 def _event(ads: Any, analytics: Any, **props: Any) -> dict[str, Any]:
     return {"type": "track", "event": "E", "userId": "u", "properties": props,
             "context": {"consent": {"categoryPreferences": {"Advertising": ads, "Analytics": analytics}}}}
@@ -122,9 +130,7 @@ def test_a_specialised_function_tests_and_reads_only_what_its_state_lets_through
 def test_states_pick_their_specialisations_and_answers_match_the_interpreter() -> None:
     rules = routeql.loads(_RULES)
     evs = [_event(a, b, x=2, y="z") for a in (True, False, None, 1) for b in (True, False, "yes")]
-    for _ in range(2):  # the second pass runs the specialised functions the first one made
-        for ev in evs:
-            route_both(rules, ev)
+    route_twice(rules, evs)
     made = rules._specialised
     assert made and {mask for _, mask in made} == {s.mask for s in rules.resolver.states.values()}
     assert all(fn.__name__ != "<lambda>" for fn in made.values())
@@ -136,16 +142,12 @@ def test_past_the_bound_the_generic_function_runs(monkeypatch: pytest.MonkeyPatc
     evs = [_event(a, b, x=2, y="z") for a in (True, False) for b in (True, False)]
     monkeypatch.setattr(engine, "MAX_SPECIALISED", 1)
     rules = routeql.loads(_RULES)
-    for _ in range(2):
-        for ev in evs:
-            route_both(rules, ev)
+    route_twice(rules, evs)
     assert len(rules._specialised) == 1  # one compiled; the other states run the generic one
     monkeypatch.setattr(engine, "MAX_SPECIALISED", 2048)
     monkeypatch.setattr(engine, "MAX_SPECIALISED_SIZE", 0)  # too large to be worth compiling
     rules = routeql.loads(_RULES)
-    for _ in range(2):
-        for ev in evs:
-            route_both(rules, ev)
+    route_twice(rules, evs)
     assert {fn.__name__ for fn in rules._specialised.values()} <= {"<lambda>", "_nothing"}
 
 
@@ -236,18 +238,14 @@ policy p { require consent ads for tagged t if properties.x > 1 }
     assert "not (" in refused and "'x'" in refused
     assert "not (" not in granted and "'x'" not in granted
     evs = [_event(a, True, x=x, y="z") for a in (True, False) for x in (0, 2)]
-    for _ in range(2):
-        for ev in evs:
-            route_both(rules, ev)
+    route_twice(rules, evs)
     assert [rules.decide(ev) for ev in evs] == [("a", "b"), ("a", "b"), ("a", "b"), ("b",)]
 
 
 def test_specialisation_can_be_turned_off() -> None:
     rules = routeql.loads(_RULES, specialise=False)
     evs = [_event(a, b, x=2, y="z") for a in (True, False) for b in (True, False, None)]
-    for _ in range(2):
-        for ev in evs:
-            route_both(rules, ev)
+    route_twice(rules, evs)
     assert not rules._specialised  # nothing compiled
     tables = [fs for fs in rules.decide.__globals__["_FS"].values() if fs]
     assert tables and all(fn.__name__ == "<lambda>" for fs in tables for fn in fs.values())
