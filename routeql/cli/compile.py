@@ -21,7 +21,10 @@ examples:
 
 The generated module is what RouteQL runs: one decision function per (event type, event
 name) the rules mention, one payload function per destination.  Each destination and
-field rule is introduced by a comment with its source text and file:line.
+field rule is introduced by a comment with its source text and file:line.  While routing,
+each decision function is also compiled again for each consent state it meets, with that
+state's consent tests folded away (docs/engine.md, "Specialised again, per consent
+state"); those copies are not part of this module.
 
 exit codes: 0 compiled, 2 rules that do not compile (the errors are printed)
 """
