@@ -1176,8 +1176,13 @@ def _mask_test(mask: int, any_: bool) -> str:
     >>> _mask_test(8, False), _mask_test(6, True), _mask_test(6, False), _mask_test(0, False)
     ('g & 8', 'g & 6', '(g & 6) == 6', '(g & 0) == 0')
     """
-    one_bit = mask > 0 and not mask & (mask - 1)
-    return f"g & {mask}" if any_ or one_bit else f"(g & {mask}) == {mask}"
+    return f"g & {mask}" if _any_bit(mask, any_) else f"(g & {mask}) == {mask}"
+
+
+def _any_bit(bits: int, any_: bool) -> bool:
+    """Whether a test of ``bits`` holds when any of them is set (one bit alone: the same
+    as all of them), rather than only when all are."""
+    return any_ or (bits > 0 and not bits & (bits - 1))
 
 
 def _mask_holds(mask: int, bits: int, any_: bool) -> bool:
@@ -1186,7 +1191,7 @@ def _mask_holds(mask: int, bits: int, any_: bool) -> bool:
     >>> _mask_holds(0b1010, 0b0010, False), _mask_holds(0b1010, 0b0110, False), _mask_holds(0b1010, 0b0110, True)
     (True, False, True)
     """
-    return bool(mask & bits) if any_ or (bits > 0 and not bits & (bits - 1)) else mask & bits == bits
+    return bool(mask & bits) if _any_bit(bits, any_) else mask & bits == bits
 
 
 def _typed_key(v: Any) -> Any:
