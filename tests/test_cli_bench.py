@@ -128,3 +128,48 @@ def test_unreadable_inputs(tmp_path: Path, files: tuple[Path, Path]) -> None:
     broken.write_text("destination x { when type = }\n", encoding="utf-8")
     p = routeql("bench", str(broken), str(files[1]))
     assert p.returncode == 2 and "broken.rq:1" in p.stderr
+
+
+PLAN = """
+plan shop {
+  unplanned events allow
+  violations block
+  track "Page Scrolled" {
+    required p0: string
+    optional p1: string length <= 40
+  }
+}
+"""
+
+
+def test_what_the_tracking_plan_adds(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    rules = tmp_path / "planned.rq"
+    rules.write_text(RULES + PLAN, encoding="utf-8")
+    p = routeql("bench", str(rules), str(files[1]), "--repeat", "2", "--top", "0", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    plan = json.loads(p.stdout)["plan"]
+    assert set(plan) == {"decide", "route"}
+    for m in plan.values():
+        assert m["with_us"] > 0 and m["without_us"] > 0
+        assert m["added_us"] == pytest.approx(m["with_us"] - m["without_us"])
+        assert m["added_share"] == pytest.approx(m["added_us"] / m["without_us"])
+    text = routeql("bench", str(rules), str(files[1]), "--repeat", "1", "--top", "0").stdout
+    assert "the tracking plan adds" in text and "compiled without it" in text
+    # rules without a plan: no such figure
+    assert "plan" not in json.loads(routeql("bench", str(files[0]), str(files[1]), "--repeat", "1", "--top", "0",
+                                            "--format", "json").stdout)
+    assert "tracking plan adds" not in routeql("bench", str(files[0]), str(files[1]), "--repeat", "1", "--top", "0").stdout
+
+
+def test_the_comparison_is_the_same_rules_without_their_plans(tmp_path: Path) -> None:
+    from routeql import loads
+    from routeql.cli.bench import without_plans
+
+    planned = loads(RULES + PLAN, "planned.rq")
+    bare = without_plans(planned)
+    assert planned.has_plans and not bare.has_plans
+    assert bare.destinations == planned.destinations
+    clean, blocked = _event(0), _event(2, properties={"p1": "x" * 50})  # no p0, a long p1: blocked
+    assert planned.decide(clean) == bare.decide(clean) == ("cheap", "costly")
+    assert planned.decide(blocked) == () and bare.decide(blocked) == ("cheap", "costly")
+    assert planned.route(blocked).rejected and not bare.route(blocked).rejected

@@ -1,12 +1,13 @@
 """``routeql bench RULES EVENTS.jsonl``: throughput of your own rules on your own events, and what costs.
 
 Rules and events in; out: events per second and µs per event for ``decide`` (which
-destinations) and for ``route`` (decisions and payloads), p50 and p99 per event, and the
-slowest destinations.  A destination's cost is measured *in isolation*: it is compiled
+destinations) and for ``route`` (decisions and payloads), p50 and p99 per event; what
+the tracking plan adds, when the rules have one (the same rules compiled without their
+plans, timed in alternate passes); and the slowest destinations.  A destination's cost is measured *in isolation*: it is compiled
 alone into its own rule set (the same consent block, its own policies) and timed over
 the events; what is reported is that time minus the time of an empty rule set with the
 same consent block, i.e. what the destination adds to the fixed cost every event pays
-(validation, consent, dispatch).  Inside the full rule set a destination usually costs
+(validation, consent, dispatch, the tracking plan).  Inside the full rule set a destination usually costs
 less: field reads are shared and the (type, event) dispatch skips the destinations
 that cannot match.
 """
@@ -155,6 +156,37 @@ def isolated(rules: RuleSet, index: int | None) -> RuleSet:
     return RuleSet(dataclasses.replace(model, destinations=dests), rules.options, f"{rules.version}/{index}")
 
 
+def without_plans(rules: RuleSet) -> RuleSet:
+    """The same rules compiled without their tracking plans (every event routes as if unplanned)."""
+    return RuleSet(dataclasses.replace(rules.model, plans=()), rules.options, f"{rules.version}/no-plan")
+
+
+def plan_cost(rules: RuleSet, events: Sequence[Any], repeat: int) -> dict[str, dict[str, float]] | None:
+    """What the tracking plans add to ``decide`` and to ``route`` (µs per event, and as a
+    share): the rules timed against themselves compiled without plans, in alternate passes
+    so that drift hits both; None when the rules have no plan."""
+    if not rules.has_plans:
+        return None
+    bare = without_plans(rules)
+    pairs = {kind: (getattr(rules, kind), getattr(bare, kind)) for kind in ("decide", "route")}
+    for e in events:  # warm-up: both compile what the events need first
+        bare.route(e)
+        bare.decide(e)
+    times: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in pairs}
+    for _ in range(repeat):
+        gc.collect()
+        for kind, (planned, plain) in pairs.items():
+            times[kind][0].append(_one_pass(planned, events))
+            times[kind][1].append(_one_pass(plain, events))
+    n = len(events)
+    out = {}
+    for kind, (planned_s, plain_s) in times.items():
+        with_us, without_us = statistics.median(planned_s) / n * 1e6, statistics.median(plain_s) / n * 1e6
+        out[kind] = {"with_us": with_us, "without_us": without_us, "added_us": with_us - without_us,
+                     "added_share": (with_us - without_us) / without_us if without_us > 0 else 0.0}
+    return out
+
+
 def _one_pass(fn: Callable[[Any], Any], events: Sequence[Any]) -> float:
     clock = time.perf_counter
     t0 = clock()
@@ -209,7 +241,7 @@ def per_destination(rules: RuleSet, events: Sequence[Any], repeat: int, console:
 # ------------------------------------------------------------------ output
 
 METHOD = ("each destination compiled alone into its own rule set and timed over the events; cost = its time "
-          "minus an empty rule set's (the fixed cost of validation, consent and dispatch)")
+          "minus an empty rule set's (the fixed cost of validation, consent, dispatch and the tracking plan)")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -228,6 +260,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         "decide": throughput(rules.decide, events, args.repeat),
         "route": throughput(rules.route, events, args.repeat),
     }
+    plan = plan_cost(rules, events, args.repeat)
+    if plan is not None:
+        report["plan"] = plan
     if args.top and rules.destinations:
         sample = events[: args.sample]
         per = per_destination(rules, sample, args.repeat, console)
@@ -252,6 +287,11 @@ def _text(r: dict[str, Any], console: Console) -> None:
         t.add_row(label, f"{m['events_per_second']:,.0f}", f"{m['us_per_event']:.2f}", f"{m['p50_us']:.2f}",
                   f"{m['p99_us']:.2f}")
     console.print(t)
+    plan = r.get("plan")
+    if plan:
+        parts = [f"{plan[k]['added_us']:+.2f} µs per event to {k} ({plan[k]['added_share']:+.0%})" for k in ("route", "decide")]
+        console.text(f"the tracking plan adds {parts[0]} and {parts[1]}: against the same rules compiled "
+                     f"without it, median of {r['repeat']} alternate passes")
     per = r.get("per_destination")
     if not per:
         return
