@@ -132,6 +132,12 @@ class _Writer:
         self.origin: Origin | None = None
 
     def __call__(self, text: str = "") -> None:
+        if not text.isprintable():
+            # values reach the code through repr(), which escapes what is not printable; rule
+            # text, names and file names reach it only in comments, where a line break, a NUL
+            # or a lone surrogate would end the comment or the compile: made spaces here
+            assert text.lstrip().startswith("#"), f"generated code that is not printable: {text!r}"
+            text = _printable(text)
         self.lines.append("    " * self.level + text if text else "")
         if self.origin is not None:
             self.linemap[len(self.lines)] = self.origin
@@ -157,9 +163,15 @@ class _Writer:
             self.origin = saved
 
 
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, NUL, lone
+    surrogates...) made a space."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
+
+
 def _comment(text: str) -> str:
     """A rule's text as a one-line comment (newlines and odd characters made harmless)."""
-    clean = text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
+    clean = _printable(text)
     return clean if len(clean) <= 110 else clean[:107] + "..."
 
 

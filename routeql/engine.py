@@ -183,7 +183,11 @@ class RuleSet:
         namespace["_NOSTATE"] = NO_CONSENT_MODEL
         # the payload functions are compiled on first use (see LazyPayloads); the rest now
         namespace["PAYLOADS"] = LazyPayloads(self.generated, namespace, self._filename)
-        code = compile(self.generated.core_source(), self._filename, "exec")
+        try:
+            code = compile(self.generated.core_source(), self._filename, "exec")
+        except (SyntaxError, ValueError, UnicodeError) as exc:  # a bug in codegen, never the rules' fault
+            raise RouteQLError(f"internal error: the code generated for these rules does not compile "
+                               f"({type(exc).__name__}: {exc}); please report it, with the rules") from exc
         exec(code, namespace)  # noqa: S102 - our own generated code, no builtins (see codegen)
         self._consent_fn: Callable[[Any], Any] = namespace["consent"]
         self._decide: Callable[[Any, int], list[int]] = namespace["decide"]

@@ -17,6 +17,7 @@ import functools
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -264,6 +265,53 @@ def test_backticked_top_level_keys() -> None:
     rules = compile_twins(hostile, plain)
     event = dict(TRACK, __builtins__=1, e=2)
     assert rules.route(event).deliveries == {"d": {"__builtins__": 1, "e": 2}}
+
+
+
+#: characters that end a line or a compile if they reach generated code raw: line breaks
+#: (CR, NEL, U+2028), NUL, a lone surrogate (cannot be encoded), a form feed, a bidi control
+ODD = ["\r", "\x85", "\u2028", "\x00", "\ud800", "\x0c", "\u202e"]
+
+
+@pytest.mark.parametrize("ch", ODD, ids=repr)
+def test_odd_characters_in_plan_entries_fields_and_names(ch: str) -> None:
+    # (found by the fuzzer: a track event's name in a plan went raw into a comment)
+    # (written as a \u escape, except the lone surrogate, which the language refuses to
+    # spell: it can arrive only raw, as the fuzzer sent it)
+    esc = f"\\u{ord(ch):04x}" if ch != "\ud800" else ch
+    name, key = f"Order{ch}Completed", f"a{ch}b"
+    hostile = (f'plan p {{\n  track "Order{esc}Completed" {{\n    required `a{esc}b`: string\n  }}\n}}\n'
+               f'destination d alias "x{esc}y" {{ when event = "Order{esc}Completed" keep properties.`a{esc}b` }}\n')
+    plain = ('plan p {\n  track "Order_Completed" {\n    required a_b: string\n  }\n}\n'
+             'destination d alias "x_y" { when event = "Order_Completed" keep properties.a_b }\n')
+    rules = compile_twins(hostile, plain)
+    clean = dict(TRACK, event=name, properties={key: "v"})
+    assert rules.route(clean).deliveries == {"d": {"properties": {key: "v"}}}
+    violation = rules.route(dict(TRACK, event=name, properties={})).plan.violations[0]
+    assert violation.segments == ("properties", key) and violation.at == "hostile.rq:3:5"
+
+
+@pytest.mark.parametrize("ch", ODD, ids=repr)
+def test_odd_characters_in_file_names(ch: str) -> None:
+    rules = routeql.loads('plan p { track "A" { required x: string } }\ndestination d { when event = "A" }\n',
+                          f"rules{ch}.rq")
+    assert not {c for c in rules.source if not (c.isprintable() or c == "\n")}
+    assert rules.route(dict(TRACK, event="A", properties={"x": "1"})).delivered == ("d",)
+    assert rules.route(dict(TRACK, event="A")).plan.violations[0].at == f"rules{ch}.rq:1:22"
+
+
+
+def test_generated_code_that_does_not_compile_is_a_routeql_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a codegen bug (as the two above were) reaches the caller as a RouteQLError that says
+    # so, never as a bare SyntaxError: callers catch RouteQLError
+    import routeql.engine as engine
+
+    def broken(source: str, filename: str, mode: str) -> Any:
+        raise SyntaxError("source code string cannot contain null bytes")
+
+    monkeypatch.setattr(engine, "compile", broken, raising=False)
+    with pytest.raises(RouteQLError, match="internal error: the code generated for these rules does not compile"):
+        routeql.loads('destination d { when event = "A" }', "x.rq")
 
 
 # ------------------------------------------------------------------ the namespace
