@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 from ..errors import RouteQLError
-from ._common import EXIT_INPUT, Console
+from ._common import EXIT_INPUT, Console, tolerant_output
 
 __all__ = ["main", "COMMANDS"]
 
@@ -68,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_INPUT
+    tolerant_output()
     console = Console(args.color)
     try:
         return int(args.run(args, console))

@@ -14,11 +14,34 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..engine import RuleSet, load
 from ..errors import RouteQLError
 
-__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "Console", "load_rules", "read_lines", "open_input", "read_json"]
+__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "OUTPUT_ERRORS", "Console", "load_rules", "read_lines", "open_input",
+           "read_json", "tolerant_output", "write_text"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
+
+#: how every output (stdout, stderr, the files the commands write) treats a character its
+#: encoding cannot hold.  JSON may spell a lone surrogate (``"\ud800"``), so events carry
+#: them, and UTF-8 cannot encode one: written as ``\ud800``, which in JSON text is the very
+#: escape it came in as, and in a table or a page a visible stand-in, never a crash.
+OUTPUT_ERRORS = "backslashreplace"
+
+
+def tolerant_output() -> None:
+    """Set stdout and stderr to :data:`OUTPUT_ERRORS` (where they can be reconfigured)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors=OUTPUT_ERRORS)
+            except (ValueError, OSError):  # (a stream that cannot change now: leave it)
+                pass
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8, with :data:`OUTPUT_ERRORS`."""
+    Path(path).write_text(text, encoding="utf-8", errors=OUTPUT_ERRORS)
 
 
 class Console:

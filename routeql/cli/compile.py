@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from ..errors import RouteQLError
-from ._common import EXIT_OK, Console, load_rules
+from ._common import EXIT_OK, Console, load_rules, write_text
 
 HELP = """\
 examples:
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     elapsed = time.perf_counter() - start
     if args.output:
         try:
-            Path(args.output).write_text(rules.source, encoding="utf-8")
+            write_text(args.output, rules.source)
         except OSError as e:
             raise RouteQLError(f"{args.output}: cannot write ({e.strerror})") from None
     if args.show:

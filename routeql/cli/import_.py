@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RouteQLError
-from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, read_json
+from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, read_json, write_text
 
 HELP = """\
 examples:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_INPUT
     if args.output:
         try:
-            Path(args.output).write_text(report.source, encoding="utf-8")
+            write_text(args.output, report.source)
         except OSError as e:
             raise RouteQLError(f"{args.output}: cannot write: {e.strerror or e}") from None
         console.note(f"wrote {args.output}")

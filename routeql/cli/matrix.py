@@ -9,7 +9,7 @@ from typing import Any
 from ..analysis.flows import compute_matrix
 from ..analysis.matrix_report import render_html, render_json, render_markdown
 from ..errors import RouteQLError
-from ._common import EXIT_OK, Console, load_rules
+from ._common import EXIT_OK, Console, load_rules, write_text
 
 HELP = """\
 examples:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.html:
         target = Path(args.html)
         try:
-            target.write_text(render_html(matrix, title), encoding="utf-8")
+            write_text(target, render_html(matrix, title))
         except OSError as e:
             raise RouteQLError(f"{args.html}: cannot write ({e.strerror})") from None
         console.note(f"wrote {args.html}: {len(matrix.destinations)} destinations, {len(matrix.fields)} fields, "

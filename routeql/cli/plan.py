@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RouteQLError
-from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, read_json
+from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, read_json, write_text
 
 HELP = """\
 examples:
@@ -92,7 +92,7 @@ def _missing(args: argparse.Namespace, console: Console) -> int:
 def _write(console: Console, output: str | None, text: str) -> None:
     if output and output != "-":
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            write_text(output, text)
         except OSError as e:
             raise RouteQLError(f"{output}: cannot write: {e.strerror or e}") from None
         console.note(f"wrote {output}")

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..engine import RuleSet, Routing, line_text
 from ..errors import EventError, RouteQLError
-from ._common import EXIT_OK, Console, dump_json, load_rules, open_input
+from ._common import EXIT_OK, OUTPUT_ERRORS, Console, dump_json, load_rules, open_input
 
 HELP = """\
 examples:
@@ -132,8 +132,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for d in rules.destinations:
-            files[d] = (out_dir / f"{_safe(d)}.jsonl").open("w", encoding="utf-8")
-        files["\0rejected"] = (out_dir / "rejected.jsonl").open("w", encoding="utf-8")
+            files[d] = (out_dir / f"{_safe(d)}.jsonl").open("w", encoding="utf-8", errors=OUTPUT_ERRORS)
+        files["\0rejected"] = (out_dir / "rejected.jsonl").open("w", encoding="utf-8", errors=OUTPUT_ERRORS)
     shown = 0
     try:
         with console.progress() as progress:

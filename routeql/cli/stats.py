@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ..errors import RouteQLError
 from ..quality.report import StatsOptions
 from ..quality.stats import Collector
-from ._common import EXIT_OK, Console, load_rules, open_input
+from ._common import EXIT_OK, Console, load_rules, open_input, write_text
 
 HELP = """\
 examples:
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
         path = Path(args.html)
         try:
-            path.write_text(render_html(report), encoding="utf-8")
+            write_text(path, render_html(report))
         except OSError as e:
             raise RouteQLError(f"{args.html}: cannot write ({e.strerror or e})") from None
         console.note(f"wrote {args.html}: {report.input.events} events, {len(report.validation.events)} event "

@@ -29,7 +29,7 @@ from ..plans import MODES
 from .draft import Draft, Entry, Note
 from .emit import condition_text, format_plans
 from .jsonschema_import import SchemaReader
-from .pointer import InterchangeError, child, json_kind
+from .pointer import InterchangeError, child, json_kind, lone_surrogate
 
 __all__ = ["import_plans", "ImportResult", "SETTINGS_KEYS", "RULE_TYPES"]
 
@@ -88,6 +88,10 @@ def import_plans(data: Any, *, name: str | None = None, versions: str = "oldest"
     if versions not in ("oldest", "latest"):
         raise RouteQLError(f"versions must be 'oldest' or 'latest', got {versions!r}")
     try:
+        odd = lone_surrogate(data)
+        if odd is not None:
+            raise InterchangeError("a string here holds a lone surrogate (\\ud800 to \\udfff: JSON can spell one, "
+                                   "Unicode text cannot hold one), which RouteQL source cannot carry", odd, file)
         docs = _plan_docs(data, "", file)
         if name is not None and len(docs) != 1:
             raise InterchangeError(f"--name renames one plan, and this file holds {len(docs)}", "", file)

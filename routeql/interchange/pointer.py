@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["child", "get", "json_kind", "InterchangeError"]
+__all__ = ["child", "get", "json_kind", "lone_surrogate", "InterchangeError"]
 
 from ..errors import RouteQLError
 
@@ -51,6 +51,42 @@ def get(doc: Any, pointer: str) -> tuple[bool, Any]:
         else:
             return False, None
     return True, value
+
+
+def _has_lone_surrogate(s: str) -> bool:
+    if s.isascii():
+        return False
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def lone_surrogate(doc: Any, pointer: str = "") -> str | None:
+    """The pointer to the first key or string in ``doc`` that holds a lone surrogate
+    (JSON can spell one, ``"\\ud800"``; Unicode text, and so RouteQL source, cannot hold
+    one), or None.
+
+    >>> lone_surrogate({"a": ["ok", "x\\ud800"]}), lone_surrogate({"b": 1}), lone_surrogate({"\\udfff": 1})
+    ('/a/1', None, '/\\udfff')
+    """
+    if isinstance(doc, str):
+        return pointer if _has_lone_surrogate(doc) else None
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            here = child(pointer, k)
+            if isinstance(k, str) and _has_lone_surrogate(k):
+                return here
+            found = lone_surrogate(v, here)
+            if found is not None:
+                return found
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            found = lone_surrogate(v, child(pointer, i))
+            if found is not None:
+                return found
+    return None
 
 
 def json_kind(v: Any) -> str:
