@@ -30,6 +30,7 @@ from typing import Any, Callable
 from hypothesis import strategies as st
 
 import routeql
+from routeql.cli._common import OUTPUT_ERRORS, dump_json
 from routeql.cli.route import route_line
 from routeql.consent import ConsentDecodeError, cookiebot, gcm, gpc, gpp, onetrust, rudderstack, segment, tcf, usprivacy
 from routeql.errors import RouteQLError
@@ -197,6 +198,13 @@ def check_event_line(line: bytes) -> None:
             raise Finding("lost", "the CLI neither routed nor rejected a line")
         if routing is not None and routing.delivered != r.delivered:
             raise Finding("wrong", "the CLI and route_batch route a line differently")
+        if routing is not None:
+            for name, payload in routing.deliveries.items():
+                # what `routeql route --out` writes (UTF-8, OUTPUT_ERRORS) must read back the same
+                line = dump_json(payload)
+                written = line.encode("utf-8", OUTPUT_ERRORS).decode("utf-8")
+                if json.loads(written) != json.loads(line):
+                    raise Finding("wrong", f"the line written for {name} does not read back as the payload")
 
 
 @st.composite
