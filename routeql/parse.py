@@ -789,6 +789,8 @@ def parse(text: str, file: str = "<string>") -> n.Module:
     """Parse one file of rules; raise RouteQLSyntaxError with every error found."""
     if not isinstance(text, str):
         raise RouteQLSyntaxError(f"{file}: rules must be text, got {type(text).__name__}")
+    if text.startswith("\ufeff"):  # a UTF-8 byte-order mark (Windows editors write one): not part of the rules
+        text = text[1:]
     lines = text.split("\n")
     if len(text) > MAX_SOURCE_CHARS:
         d = Diagnostic("RQ105", f"file larger than {MAX_SOURCE_CHARS} characters", Span(file, 1, 1, 1, 2),

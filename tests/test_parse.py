@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from routeql import nodes as n
@@ -226,3 +228,19 @@ def test_predicate_parse_errors_have_positions() -> None:
     with pytest.raises(RouteQLSyntaxError) as info:
         parse_condition("a = ")
     assert info.value.diagnostics[0].span.line == 1
+
+
+def test_a_byte_order_mark_is_not_part_of_the_rules(tmp_path: Path) -> None:
+    # (Windows editors save UTF-8 with one; it used to be "unexpected character '\ufeff'")
+    import routeql
+    from routeql.fmt import format_source
+
+    text = 'destination d {\n  when event = "A"\n}\n'
+    assert parse("\ufeff" + text, "f.rq") == parse(text, "f.rq")
+    with pytest.raises(RouteQLSyntaxError) as e:
+        parse("\ufeffdestination d { when event = }\n", "f.rq")
+    assert e.value.diagnostics[0].span.col == 30  # columns count what the editor shows
+    path = tmp_path / "bom.rq"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert routeql.load(path).decide({"type": "track", "event": "A"}) == ("d",)
+    assert format_source("\ufeff" + text, "f.rq") == text  # the canonical layout has none
