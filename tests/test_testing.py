@@ -704,3 +704,16 @@ def test_docs_fixture_examples_run_against_the_docs_rules() -> None:
             assert any(r.status == "failed" for r in results), line
         else:
             assert all(r.ok for r in results), "\n".join(render_case(r) for r in results if not r.ok)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("a.rqtest.json", '[{"name": "a", "event": {"type": "track"}, "expect": {"d": true}}]'),
+    ("a.rqtest.yaml", "- name: a\n  event: {type: track}\n  expect: {d: true}\n"),
+])
+def test_fixtures_saved_with_a_byte_order_mark_read(tmp_path: Path, name: str, text: str) -> None:
+    from routeql.testing.source import read_document
+
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    doc = read_document(path)
+    assert doc.data[0]["name"] == "a" and doc.data[0]["event"] == {"type": "track"}

@@ -219,7 +219,7 @@ def read_document(path: str | Path, display: str | None = None) -> Document:
     p = Path(path)
     name = display or str(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # (a byte-order mark at the start is not content)
     except UnicodeDecodeError as e:
         raise FixtureError([Problem(name, 0, f"not UTF-8 text ({e.reason} at byte {e.start})")]) from None
     except OSError as e:
