@@ -136,7 +136,8 @@ class _Writer:
             # values reach the code through repr(), which escapes what is not printable; rule
             # text, names and file names reach it only in comments, where a line break, a NUL
             # or a lone surrogate would end the comment or the compile: made spaces here
-            assert text.lstrip().startswith("#"), f"generated code that is not printable: {text!r}"
+            if not text.lstrip().startswith("#"):  # (a bug in codegen, never the rules' fault)
+                raise RouteQLError(f"internal error: generated code that is not printable: {text!r}; please report it")
             text = _printable(text)
         self.lines.append("    " * self.level + text if text else "")
         if self.origin is not None:

@@ -314,6 +314,16 @@ def test_generated_code_that_does_not_compile_is_a_routeql_error(monkeypatch: py
         routeql.loads('destination d { when event = "A" }', "x.rq")
 
 
+def test_the_writer_refuses_unprintable_code_and_cleans_comments() -> None:
+    from routeql.codegen import _Writer
+
+    w = _Writer()
+    w("# a name with a\nline break and a \x00 NUL")
+    assert w.lines == ["# a name with a line break and a   NUL"]
+    with pytest.raises(RouteQLError, match="internal error: generated code that is not printable"):
+        w("x = 'a\nb'")  # (values go through repr(), which never gives this)
+
+
 # ------------------------------------------------------------------ the namespace
 
 
