@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a file the command could not read or write mid-way (disk full, permissions)
+        console.error(f"{e.filename}: {e.strerror or e}" if e.filename else f"input/output error: {e.strerror or e}")
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

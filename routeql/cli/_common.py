@@ -15,7 +15,7 @@ from ..engine import RuleSet, load
 from ..errors import RouteQLError
 
 __all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "OUTPUT_ERRORS", "Console", "load_rules", "read_lines", "open_input",
-           "read_json", "tolerant_output", "write_text"]
+           "read_json", "tolerant_output", "cannot_write", "write_text", "write_bytes"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -39,9 +39,27 @@ def tolerant_output() -> None:
                 pass
 
 
+def cannot_write(path: str | Path, e: OSError) -> RouteQLError:
+    """The error for an output the command cannot write (one wording for every command)."""
+    return RouteQLError(f"{path}: cannot write ({e.strerror or e})")
+
+
 def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` as UTF-8, with :data:`OUTPUT_ERRORS`."""
-    Path(path).write_text(text, encoding="utf-8", errors=OUTPUT_ERRORS)
+    """Write ``text`` to ``path`` as UTF-8, with :data:`OUTPUT_ERRORS`; RouteQLError if it cannot."""
+    try:
+        Path(path).write_text(text, encoding="utf-8", errors=OUTPUT_ERRORS)
+    except OSError as e:
+        raise cannot_write(path, e) from None
+
+
+def write_bytes(path: str | Path, data: bytes, *, parents: bool = False) -> None:
+    """Write ``data`` to ``path`` (creating its directory first when ``parents``); RouteQLError if it cannot."""
+    try:
+        if parents:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+    except OSError as e:
+        raise cannot_write(path, e) from None
 
 
 class Console:

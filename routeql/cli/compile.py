@@ -7,7 +7,6 @@ import json
 import time
 from typing import Any
 
-from ..errors import RouteQLError
 from ._common import EXIT_OK, Console, load_rules, write_text
 
 HELP = """\
@@ -56,10 +55,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     rules = load_rules(args.rules)
     elapsed = time.perf_counter() - start
     if args.output:
-        try:
-            write_text(args.output, rules.source)
-        except OSError as e:
-            raise RouteQLError(f"{args.output}: cannot write ({e.strerror})") from None
+        write_text(args.output, rules.source)
     if args.show:
         if console.out.is_terminal:
             from rich.syntax import Syntax  # pygments: only worth loading for a terminal

@@ -64,10 +64,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.error(f"{args.file}: {e}")
         return EXIT_INPUT
     if args.output:
-        try:
-            write_text(args.output, report.source)
-        except OSError as e:
-            raise RouteQLError(f"{args.output}: cannot write: {e.strerror or e}") from None
+        write_text(args.output, report.source)
         console.note(f"wrote {args.output}")
     else:
         console.out.file.write(report.source)

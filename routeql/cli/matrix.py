@@ -8,7 +8,6 @@ from typing import Any
 
 from ..analysis.flows import compute_matrix
 from ..analysis.matrix_report import render_html, render_json, render_markdown
-from ..errors import RouteQLError
 from ._common import EXIT_OK, Console, load_rules, write_text
 
 HELP = """\
@@ -44,10 +43,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     title = Path(args.rules).name or args.rules
     if args.html:
         target = Path(args.html)
-        try:
-            write_text(target, render_html(matrix, title))
-        except OSError as e:
-            raise RouteQLError(f"{args.html}: cannot write ({e.strerror})") from None
+        write_text(target, render_html(matrix, title))
         console.note(f"wrote {args.html}: {len(matrix.destinations)} destinations, {len(matrix.fields)} fields, "
                      f"{len(matrix.classes)} data classes")
     fmt = args.format or (None if args.html else "md")

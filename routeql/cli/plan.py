@@ -91,10 +91,7 @@ def _missing(args: argparse.Namespace, console: Console) -> int:
 
 def _write(console: Console, output: str | None, text: str) -> None:
     if output and output != "-":
-        try:
-            write_text(output, text)
-        except OSError as e:
-            raise RouteQLError(f"{output}: cannot write: {e.strerror or e}") from None
+        write_text(output, text)
         console.note(f"wrote {output}")
     else:
         console.out.file.write(text)

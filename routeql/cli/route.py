@@ -7,13 +7,13 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Sequence
 
 from rich.table import Table
 
 from ..engine import RuleSet, Routing, line_text
 from ..errors import EventError, RouteQLError
-from ._common import EXIT_OK, OUTPUT_ERRORS, Console, dump_json, load_rules, open_input
+from ._common import EXIT_OK, OUTPUT_ERRORS, Console, cannot_write, dump_json, load_rules, open_input
 
 HELP = """\
 examples:
@@ -122,6 +122,25 @@ def _paths(v: Any, prefix: str, out: set[str]) -> None:
         out.add(prefix)
 
 
+def _open_outputs(out_dir: Path, destinations: Sequence[str]) -> dict[str, IO[str]]:
+    """``<destination>.jsonl`` and ``rejected.jsonl`` in ``out_dir`` (created), open for writing;
+    a RouteQLError (and none left open) when the directory or a file cannot be written."""
+    files: dict[str, IO[str]] = {}
+    path = out_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for d in destinations:
+            path = out_dir / f"{_safe(d)}.jsonl"
+            files[d] = path.open("w", encoding="utf-8", errors=OUTPUT_ERRORS)
+        path = out_dir / "rejected.jsonl"
+        files["\0rejected"] = path.open("w", encoding="utf-8", errors=OUTPUT_ERRORS)
+    except OSError as e:
+        for f in files.values():
+            f.close()
+        raise cannot_write(path, e) from None
+    return files
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     rules = load_rules(args.rules)
     summary = Summary(rules.destinations)
@@ -129,13 +148,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     size = os.fstat(stream.fileno()).st_size if args.events != "-" else None
     out_dir = Path(args.out) if args.out else None
     files: dict[str, IO[str]] = {}
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for d in rules.destinations:
-            files[d] = (out_dir / f"{_safe(d)}.jsonl").open("w", encoding="utf-8", errors=OUTPUT_ERRORS)
-        files["\0rejected"] = (out_dir / "rejected.jsonl").open("w", encoding="utf-8", errors=OUTPUT_ERRORS)
     shown = 0
     try:
+        if out_dir is not None:
+            files = _open_outputs(out_dir, rules.destinations)
         with console.progress() as progress:
             task = progress.add_task("routing", total=size)
             for number, raw in enumerate(stream, start=1):

@@ -100,10 +100,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         from ..quality.html import render_html
 
         path = Path(args.html)
-        try:
-            write_text(path, render_html(report))
-        except OSError as e:
-            raise RouteQLError(f"{args.html}: cannot write ({e.strerror or e})") from None
+        write_text(path, render_html(report))
         console.note(f"wrote {args.html}: {report.input.events} events, {len(report.validation.events)} event "
                      f"names, {len(report.anomalies)} anomalies")
     if args.format == "json":

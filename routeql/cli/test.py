@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from ..testing import FixtureError, find_fixtures, load_fixtures, run
 from ..testing.report import render_coverage, render_text, to_json, to_junit
-from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, load_rules
+from ._common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Console, load_rules, write_bytes
 
 HELP = """\
 examples:
@@ -72,9 +71,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             console.error(f"{len(e.problems)} problem{'s' * (len(e.problems) != 1)} in fixtures; no case was run")
         return EXIT_INPUT
     if args.junit:
-        out = Path(args.junit)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(to_junit(result))
+        write_bytes(args.junit, to_junit(result), parents=True)
     cov = result.coverage
     if args.format == "json":
         console.text(json.dumps(to_json(result), indent=2, ensure_ascii=False))

@@ -1,0 +1,62 @@
+"""Outputs a command cannot write: an error naming the path, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import in_process
+
+RULES = 'destination d { when type = "track" }\n'
+EVENTS = '{"type": "track", "event": "A"}\n{"type": "page"}\n'
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    rules, events = tmp_path / "r.rq", tmp_path / "e.jsonl"
+    rules.write_text(RULES, encoding="utf-8")
+    events.write_text(EVENTS, encoding="utf-8")
+    return rules, events
+
+
+def test_route_out_where_a_file_is(files: tuple[Path, Path], tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("", encoding="utf-8")
+    p = in_process("route", str(files[0]), str(files[1]), "--out", str(taken))
+    assert p.returncode == 2 and f"{taken}: cannot write (File exists)" in p.stderr
+
+
+def test_route_out_with_a_destination_file_that_cannot_be_opened(files: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "d.jsonl").mkdir(parents=True)  # a directory where d's file goes
+    p = in_process("route", str(files[0]), str(files[1]), "--out", str(out))
+    assert p.returncode == 2 and f"{out / 'd.jsonl'}: cannot write (Is a directory)" in p.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_disk_that_fills_up_while_routing(files: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "d.jsonl").symlink_to("/dev/full")  # opens fine; every write fails
+    p = in_process("route", str(files[0]), str(files[1]), "--out", str(out))
+    assert p.returncode == 2 and "No space left on device" in p.stderr
+    p = in_process("stats", str(files[0]), str(files[1]), "--html", "/dev/full")
+    assert p.returncode == 2 and "/dev/full: cannot write (No space left on device)" in p.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["test", "{rules}", "{fixtures}", "--junit", "{dir}"],
+    ["stats", "{rules}", "{events}", "--html", "{dir}"],
+    ["matrix", "{rules}", "--html", "{dir}"],
+    ["compile", "{rules}", "--output", "{dir}"],
+], ids=lambda a: a[0])
+def test_writing_onto_a_directory(files: tuple[Path, Path], tmp_path: Path, args: list[str]) -> None:
+    fixtures = tmp_path / "f.rqtest.yaml"
+    fixtures.write_text("- name: a\n  event: {type: track, event: A}\n  expect: {d: true}\n", encoding="utf-8")
+    (tmp_path / "dir").mkdir()
+    names = {"rules": str(files[0]), "events": str(files[1]), "fixtures": str(fixtures), "dir": str(tmp_path / "dir")}
+    p = in_process(*(a.format(**names) for a in args))
+    assert p.returncode == 2, p.stderr
+    assert f"{tmp_path / 'dir'}: cannot write (Is a directory)" in p.stderr and "Traceback" not in p.stderr
