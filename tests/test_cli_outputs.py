@@ -60,3 +60,49 @@ def test_writing_onto_a_directory(files: tuple[Path, Path], tmp_path: Path, args
     p = in_process(*(a.format(**names) for a in args))
     assert p.returncode == 2, p.stderr
     assert f"{tmp_path / 'dir'}: cannot write (Is a directory)" in p.stderr and "Traceback" not in p.stderr
+
+
+# ------------------------------------------------------------------ inputs that are not regular files
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("command", ["route", "stats", "explain"])
+def test_events_from_a_pipe(files: tuple[Path, Path], tmp_path: Path, command: str) -> None:
+    # what `routeql route rules <(zcat events.jsonl.gz)` hands over: it used to be "no such file"
+    import threading
+
+    fifo = tmp_path / "events.pipe"
+    os.mkfifo(fifo)
+    text = EVENTS if command != "explain" else '{"type": "track", "event": "A"}'
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        p = in_process(command, str(files[0]), str(fifo), *(["--format", "json"] if command != "explain" else []))
+    finally:
+        if writer.is_alive():  # the command never opened the pipe: open it here, so the writer ends
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            writer.join(timeout=10)
+            os.close(fd)
+    assert p.returncode == 0, p.stderr
+    if command == "route":
+        assert '"lines": 2' in p.stdout
+    elif command == "stats":
+        assert '"events": 2' in p.stdout
+    else:
+        assert "d  delivered" in p.stdout
+
+
+def test_a_device_is_an_empty_input(files: tuple[Path, Path]) -> None:
+    p = in_process("route", str(files[0]), os.devnull, "--format", "json")
+    assert p.returncode == 0 and '"lines": 0' in p.stdout
+
+
+@pytest.mark.parametrize("command", ["route", "stats", "explain", "bench"])
+def test_a_directory_is_not_a_file_of_events(files: tuple[Path, Path], tmp_path: Path, command: str) -> None:
+    p = in_process(command, str(files[0]), str(tmp_path))
+    assert p.returncode == 2 and p.stderr.strip() == f"{tmp_path}: a directory, not a file"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..engine import RuleSet, load
 from ..errors import RouteQLError
 
-__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "OUTPUT_ERRORS", "Console", "load_rules", "read_lines", "open_input",
+__all__ = ["EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "OUTPUT_ERRORS", "Console", "load_rules", "read_lines", "open_input", "input_size",
            "read_json", "tolerant_output", "cannot_write", "write_text", "write_bytes"]
 
 EXIT_OK = 0
@@ -122,13 +123,28 @@ def load_rules(path: str, **options: Any) -> RuleSet:
 
 
 def open_input(path: str) -> IO[bytes]:
-    """A file, or stdin for ``-``, opened in binary (lines are decoded per line)."""
+    """A file, or stdin for ``-``, opened in binary (lines are decoded per line).  A pipe
+    or a device is fine (``<(zcat events.jsonl.gz)``, ``/dev/null``); a directory is not."""
     if path == "-":
         return sys.stdin.buffer
     p = Path(path)
-    if not p.is_file():
-        raise RouteQLError(f"{path}: no such file")
-    return p.open("rb")
+    if p.is_dir():
+        raise RouteQLError(f"{path}: a directory, not a file")
+    try:
+        return p.open("rb")
+    except FileNotFoundError:
+        raise RouteQLError(f"{path}: no such file") from None
+    except OSError as e:
+        raise RouteQLError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def input_size(stream: IO[bytes]) -> int | None:
+    """The size in bytes of a regular file (for a progress bar); None for stdin, a pipe or a device."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # (a stream without a descriptor: a test's stdin)
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def read_json(path: str) -> Any:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..analysis.consent_args import parse_consent
 from ..analysis.events import parse_event_text
 from ..analysis.explain import explain, json_explanation
-from ..errors import EventError, RouteQLError, did_you_mean
-from ._common import EXIT_INPUT, EXIT_OK, Console, load_rules
+from ..errors import EventError, did_you_mean
+from ._common import EXIT_INPUT, EXIT_OK, Console, load_rules, open_input
 
 HELP = """\
 examples:
@@ -54,10 +53,8 @@ def read_event(path: str) -> Any:
     if path == "-":
         data = sys.stdin.buffer.read()
     else:
-        p = Path(path)
-        if not p.is_file():
-            raise RouteQLError(f"{path}: no such file")
-        data = p.read_bytes()
+        with open_input(path) as stream:  # (a pipe is fine: explain rules <(jq ... events.jsonl))
+            data = stream.read()
     return parse_event_text(data)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Sequence
@@ -13,7 +12,7 @@ from rich.table import Table
 
 from ..engine import RuleSet, Routing, line_text
 from ..errors import EventError, RouteQLError
-from ._common import EXIT_OK, OUTPUT_ERRORS, Console, cannot_write, dump_json, load_rules, open_input
+from ._common import EXIT_OK, OUTPUT_ERRORS, Console, cannot_write, dump_json, input_size, load_rules, open_input
 
 HELP = """\
 examples:
@@ -145,7 +144,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     rules = load_rules(args.rules)
     summary = Summary(rules.destinations)
     stream = open_input(args.events)
-    size = os.fstat(stream.fileno()).st_size if args.events != "-" else None
+    size = input_size(stream)
     out_dir = Path(args.out) if args.out else None
     files: dict[str, IO[str]] = {}
     shown = 0

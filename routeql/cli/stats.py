@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ..errors import RouteQLError
 from ..quality.report import StatsOptions
 from ..quality.stats import Collector
-from ._common import EXIT_OK, Console, load_rules, open_input, write_text
+from ._common import EXIT_OK, Console, input_size, load_rules, open_input, write_text
 
 HELP = """\
 examples:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     stream = open_input(args.events)
     collector = Collector(rules, options, rules_path=args.rules, input_path=args.events)
     try:
-        size = os.fstat(stream.fileno()).st_size if args.events != "-" else None
+        size = input_size(stream)
         with console.progress() as progress:
             task = progress.add_task("reading events", total=size or None)
             for number, raw in enumerate(stream, start=1):
