@@ -639,7 +639,7 @@ def read_sources(path: str | os.PathLike[str]) -> dict[str, str]:
         files = sorted(f for f in p.rglob("*.rq") if f.is_file())
         if not files:
             raise RouteQLError(f"{p}: no .rq files in this directory")
-    elif p.is_file():
+    elif p.exists():  # a file, or a pipe (routeql check <(git show HEAD:rules.rq))
         files = [p]
     else:
         raise RouteQLError(f"{p}: no such file or directory")

@@ -97,6 +97,30 @@ def test_events_from_a_pipe(files: tuple[Path, Path], tmp_path: Path, command: s
         assert "d  delivered" in p.stdout
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_rules_from_a_pipe(tmp_path: Path) -> None:
+    # `routeql check <(git show main:rules.rq)`: it used to be "no such file or directory"
+    import threading
+
+    fifo = tmp_path / "rules.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write(RULES)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        p = in_process("check", str(fifo))
+    finally:
+        if writer.is_alive():
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            writer.join(timeout=10)
+            os.close(fd)
+    assert p.returncode == 0 and f"{fifo}: ok" in p.stdout + p.stderr
+
+
 def test_a_device_is_an_empty_input(files: tuple[Path, Path]) -> None:
     p = in_process("route", str(files[0]), os.devnull, "--format", "json")
     assert p.returncode == 0 and '"lines": 0' in p.stdout
