@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,16 +66,13 @@ def test_writing_onto_a_directory(files: tuple[Path, Path], tmp_path: Path, args
 
 # ------------------------------------------------------------------ inputs that are not regular files
 
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-@pytest.mark.parametrize("command", ["route", "stats", "explain"])
-def test_events_from_a_pipe(files: tuple[Path, Path], tmp_path: Path, command: str) -> None:
-    # what `routeql route rules <(zcat events.jsonl.gz)` hands over: it used to be "no such file"
-    import threading
 
-    fifo = tmp_path / "events.pipe"
+def through_a_pipe(fifo: Path, text: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``routeql ARGV`` while another thread writes ``text`` into the named pipe ``fifo``
+    (what ``<(zcat events.jsonl.gz)`` hands a command)."""
     os.mkfifo(fifo)
-    text = EVENTS if command != "explain" else '{"type": "track", "event": "A"}'
 
     def feed() -> None:
         with open(fifo, "w", encoding="utf-8") as f:
@@ -82,12 +81,21 @@ def test_events_from_a_pipe(files: tuple[Path, Path], tmp_path: Path, command: s
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        p = in_process(command, str(files[0]), str(fifo), *(["--format", "json"] if command != "explain" else []))
+        return in_process(*argv)
     finally:
         if writer.is_alive():  # the command never opened the pipe: open it here, so the writer ends
             fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
             writer.join(timeout=10)
             os.close(fd)
+
+
+@needs_fifo
+@pytest.mark.parametrize("command", ["route", "stats", "explain"])
+def test_events_from_a_pipe(files: tuple[Path, Path], tmp_path: Path, command: str) -> None:
+    # it used to be "no such file"
+    fifo = tmp_path / "events.pipe"
+    text = EVENTS if command != "explain" else '{"type": "track", "event": "A"}'
+    p = through_a_pipe(fifo, text, command, str(files[0]), str(fifo), *(["--format", "json"] if command != "explain" else []))
     assert p.returncode == 0, p.stderr
     if command == "route":
         assert '"lines": 2' in p.stdout
@@ -97,27 +105,11 @@ def test_events_from_a_pipe(files: tuple[Path, Path], tmp_path: Path, command: s
         assert "d  delivered" in p.stdout
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@needs_fifo
 def test_rules_from_a_pipe(tmp_path: Path) -> None:
     # `routeql check <(git show main:rules.rq)`: it used to be "no such file or directory"
-    import threading
-
     fifo = tmp_path / "rules.pipe"
-    os.mkfifo(fifo)
-
-    def feed() -> None:
-        with open(fifo, "w", encoding="utf-8") as f:
-            f.write(RULES)
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    try:
-        p = in_process("check", str(fifo))
-    finally:
-        if writer.is_alive():
-            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-            writer.join(timeout=10)
-            os.close(fd)
+    p = through_a_pipe(fifo, RULES, "check", str(fifo))
     assert p.returncode == 0 and f"{fifo}: ok" in p.stdout + p.stderr
 
 
