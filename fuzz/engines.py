@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import target as hypothesis_target
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from .harness import TIME_BOUND, Finding, Target, cpu_seconds, run_one
+from .harness import TIME_BOUND, Finding, Target, _show, cpu_seconds, run_one
 
 __all__ = ["Report", "run_hypothesis", "run_atheris", "atheris_available"]
 
@@ -66,9 +66,16 @@ def run_hypothesis(target: Target, seconds: float, *, database: ExampleDatabase 
     start = time.monotonic()
     end = start + seconds
 
+    raw: dict[str, str] = {}  # each finding as raised, before Hypothesis shrinks and reports it
+
     def body(value: Any) -> None:
         t0 = cpu_seconds()
-        bug = run_one(target, value, bound)
+        try:
+            bug = run_one(target, value, bound)
+        except Finding as f:
+            if len(raw) < 5:
+                raw.setdefault(f"{f.kind}: {f.message}", f"{f}\n{_show(value)}"[:4000])
+            raise
         elapsed = cpu_seconds() - t0
         hypothesis_target(elapsed, label="CPU seconds per input")
         report.inputs += 1
@@ -92,6 +99,12 @@ def run_hypothesis(target: Target, seconds: float, *, database: ExampleDatabase 
         except Exception as failure:  # the harness itself failed (e.g. drawing an input)
             report.findings.append(f"harness error: {type(failure).__name__}: {failure}"[:2000])
             break
+        finally:
+            # Hypothesis reports a finding by printing its input, shrunk; for an input nested
+            # thousands deep that printing can itself fail (RecursionError) and hide what was
+            # found: each finding as it was raised is reported too
+            if raw and not all(any(key in f for f in report.findings) for key in raw):
+                report.findings.extend(f"(as raised) {text}" for text in raw.values())
         if time.monotonic() >= end:
             break
     report.seconds = time.monotonic() - start

@@ -59,6 +59,22 @@ def test_an_unexpected_exception_is_a_finding() -> None:
     assert "x=4" in report.findings[0] or "4" in report.findings[0], "the shrunk input is reported"
 
 
+def test_a_finding_on_an_input_too_deep_to_print_is_still_reported() -> None:
+    # Hypothesis reports a finding by printing its input; for one nested thousands deep the
+    # printing fails (RecursionError) and used to hide what was found
+    from hypothesis import strategies as st
+
+    from fuzz.values import deep
+
+    def check(x: Any) -> None:
+        raise Finding("wrong", "deep input refused")
+
+    target = Target("deep_probe", "a check that refuses deep lists", lambda: st.integers(2000, 4000).map(deep), check)
+    report = run_hypothesis(target, 0.1, rounds_of=5)
+    assert not report.ok
+    assert any(f.startswith("(as raised) wrong: deep input refused") for f in report.findings), report.findings
+
+
 def test_whatever_escapes_a_check_is_a_finding() -> None:
     # a check catches the errors its contract allows (RouteQLError, mostly): the rest escape
     def allowed(x: int) -> None:
