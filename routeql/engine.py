@@ -565,7 +565,10 @@ def line_text(raw: bytes | str) -> bytes | str:
 def parse_event(data: str | bytes | bytearray, max_bytes: int = 1 << 20, max_depth: int = 64) -> Any:
     """JSON text -> event, rejecting (EventError) text over ``max_bytes`` or nested deeper
     than ``max_depth``, and numbers JSON does not have (NaN, Infinity, 1e999).  The size is
-    checked before parsing, so a huge line costs nothing."""
+    checked before parsing, so a huge line costs nothing.  A byte-order mark in front is
+    not part of the event, in text as in bytes (``json.loads`` skips it only in bytes)."""
+    if isinstance(data, str) and data.startswith("\ufeff"):
+        data = data[1:]
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) and len(data) * 4 > max_bytes else len(data)
     if size > max_bytes:
         raise EventError(f"event is {size} bytes, over the limit of {max_bytes} bytes")

@@ -209,3 +209,14 @@ def test_the_cli_stats_and_route_batch_agree_on_what_a_line_is(bundled: routeql.
     stats.add_line(1, line)
     assert batch.ok is valid and (routing is not None) is valid and (problem is None) is valid
     assert (sum(stats.rejected.values()) == 0) is valid
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["bytes", "text"])
+def test_a_byte_order_mark_in_front_of_an_event_is_not_part_of_it(bundled: routeql.RuleSet, as_text: bool) -> None:
+    # a file read as UTF-8 (not utf-8-sig) hands its first line over with the mark: it used
+    # to be rejected as text ("Unexpected UTF-8 BOM") and accepted as bytes
+    line = b'\xef\xbb\xbf{"type": "track", "event": "Order Completed", "userId": "u1"}'
+    data = line.decode("utf-8") if as_text else line
+    result = bundled.route_batch([data])[0]
+    assert result.ok, result.error
+    assert bundled.parse_event(data) == {"type": "track", "event": "Order Completed", "userId": "u1"}
