@@ -79,3 +79,14 @@ def test_bad_examples_produce_their_code(where: str, text: str) -> None:
     except routeql.RouteQLError as e:
         found = [d.code for d in e.diagnostics]
     assert code in found, (where, found)
+
+
+def test_api_page_runs_as_one_script(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/api.md's Python blocks, in order, share one namespace: the page is a script."""
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {}
+    page = [(w, t) for w, t in blocks("python") if w.startswith("docs/api.md")]
+    assert len(page) >= 10, "docs/api.md lost its examples"
+    for where, text in page:
+        exec(compile(text, where, "exec"), namespace)
+    assert "google_ads" in capsys.readouterr().out  # (rules.explain printed)
